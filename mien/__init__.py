@@ -1,0 +1,49 @@
+"""mien: face models that run offline, calibrated and measured.
+
+Importing mien loads no model and fetches nothing; public names resolve lazily.
+
+    >>> import mien
+    >>> image = mien.load_image("group.jpg")
+    >>> faces = mien.detect(image)            # Faces: boxes, scores, 5-point landmarks
+    >>> aligned = mien.align(image, faces)    # 112x112 crops + affine matrices
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from ._version import __version__
+
+_LAZY = {
+    "MienError": "mien.errors",
+    "InputError": "mien.errors",
+    "ImageError": "mien.errors",
+    "NoFaceError": "mien.errors",
+    "MultipleFacesError": "mien.errors",
+    "ModelError": "mien.errors",
+    "ModelNotInstalledError": "mien.errors",
+    "Faces": "mien.types",
+    "AlignedFaces": "mien.types",
+    "load_image": "mien.image",
+    "save_image": "mien.image",
+    "get_detector": "mien.detect",
+    "detect": "mien.api",
+    "align": "mien.api",
+    "draw_faces": "mien.draw",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mien' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,27 @@
+"""Converters that turn shipped weights into ONNX at pull time, in pure Python.
+
+Each converter is a function ``convert(src: Path, dst: Path) -> None`` that reads the
+shipped file (and its siblings, such as TF.js weight shards) and writes an ONNX file.
+No TensorFlow is needed at pull time or run time.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+from ..errors import ConversionError
+
+CONVERTERS: dict[str, str] = {
+    "tfjs": "mien.convert.tfjs:convert",
+    "tflite": "mien.convert.tflite:convert",
+    "dlib": "mien.convert.dlib_resnet:convert",
+}
+
+
+def convert_file(kind: str, src: Path, dst: Path) -> None:
+    try:
+        module, func = CONVERTERS[kind].split(":")
+    except KeyError:
+        raise ConversionError(f"no converter for {kind!r}; known: {', '.join(CONVERTERS)}") from None
+    getattr(import_module(module), func)(Path(src), Path(dst))

@@ -1,0 +1,125 @@
+"""The one exception tree of mien.
+
+::
+
+    MienError
+    ├── InputError                 bad input from the caller
+    │   ├── ImageError             unreadable, truncated, empty or oversized image
+    │   ├── NoFaceError            no face where one was needed
+    │   ├── MultipleFacesError     several faces where one was expected
+    │   └── ShapeError             an array of the wrong shape or dtype
+    ├── ModelError                 problems with model weights
+    │   ├── UnknownModelError      a name that is not in the registry
+    │   ├── ModelNotInstalledError weights not in the store (names the command that fixes it)
+    │   ├── ModelCorruptError      weights whose SHA-256 does not match the registry
+    │   ├── FetchError             a fetch failed, or was forbidden by MIEN_OFFLINE
+    │   └── ConversionError        a TF.js / TFLite graph mien cannot convert
+    ├── EmbeddingMismatchError     embeddings from two different models compared
+    └── StorageError               a gallery or file store problem
+
+The CLI maps every ``MienError`` to a one-line message and a non-zero exit code;
+the HTTP service maps ``InputError`` to 4xx and the rest to 5xx.
+"""
+
+from __future__ import annotations
+
+
+class MienError(Exception):
+    """Root of every error mien raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(MienError, ValueError):
+    """The caller gave mien something it cannot work with."""
+
+    exit_code = 2
+
+
+class ImageError(InputError):
+    """An image could not be read: missing, truncated, not an image, or too large."""
+
+
+class NoFaceError(InputError):
+    """No face was found where one was required."""
+
+    def __init__(self, source: str, detail: str = "") -> None:
+        self.source = source
+        msg = f"no face found in {source}"
+        super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+class MultipleFacesError(InputError):
+    """Several faces were found where exactly one was expected."""
+
+    def __init__(self, source: str, count: int, hint: str = "pass largest=True (CLI: --largest) to use the largest face") -> None:
+        self.source = source
+        self.count = count
+        super().__init__(f"{count} faces found in {source} where one was expected; {hint}")
+
+
+class ShapeError(InputError):
+    """An array does not have the shape or dtype a function needs."""
+
+    def __init__(self, name: str, expected: str, actual: object) -> None:
+        self.name = name
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{name}: expected {expected}, got {actual}")
+
+
+class ModelError(MienError):
+    """Something is wrong with a model's weights or its name."""
+
+    exit_code = 3
+
+
+class UnknownModelError(ModelError, KeyError):
+    """A model name that the registry does not know."""
+
+    def __init__(self, name: str, known: list[str], kind: str = "model") -> None:
+        self.name = name
+        self.known = known
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(sorted(known))}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class ModelNotInstalledError(ModelError):
+    """The weights are not in the model store."""
+
+    def __init__(self, name: str, path: object) -> None:
+        self.name = name
+        super().__init__(f"model {name!r} is not installed (expected at {path}); run `mien models pull {name}`")
+
+
+class ModelCorruptError(ModelError):
+    """The weights on disk do not match the registry's SHA-256."""
+
+    def __init__(self, name: str, path: object, expected: str, actual: str) -> None:
+        self.name = name
+        super().__init__(
+            f"model {name!r} at {path} is corrupt (sha256 {actual[:16]}..., expected {expected[:16]}...); "
+            f"run `mien models pull --force {name}`"
+        )
+
+
+class FetchError(ModelError):
+    """A model could not be fetched, or fetching is forbidden (MIEN_OFFLINE=1)."""
+
+
+class ConversionError(ModelError):
+    """A TF.js or TFLite graph uses something mien's converter does not support."""
+
+
+class EmbeddingMismatchError(MienError, ValueError):
+    """Two embeddings made by different models were compared."""
+
+    exit_code = 2
+
+
+class StorageError(MienError):
+    """A store could not be read or written."""
+
+    exit_code = 4

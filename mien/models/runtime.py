@@ -1,0 +1,39 @@
+"""Load verified weights into runtimes (onnxruntime, dlib), cached per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import Any
+
+from .store import model_path
+
+_lock = threading.Lock()
+
+
+def default_threads() -> int:
+    env = os.environ.get("MIEN_THREADS")
+    return int(env) if env else (os.cpu_count() or 1)
+
+
+@lru_cache(maxsize=None)
+def onnx_session(name: str, threads: int | None = None) -> Any:
+    """An onnxruntime InferenceSession for an installed model (CPU provider)."""
+    import onnxruntime as ort
+
+    path = model_path(name)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or default_threads()
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    with _lock:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+@lru_cache(maxsize=None)
+def dlib_shape_predictor(name: str) -> Any:
+    import dlib
+
+    return dlib.shape_predictor(str(model_path(name)))
