@@ -16,6 +16,7 @@ CONVERTERS: dict[str, str] = {
     "tfjs": "mien.convert.tfjs:convert",
     "tflite": "mien.convert.tflite:convert",
     "dlib": "mien.convert.dlib_resnet:convert",
+    "keras": "mien.convert.keras_h5:convert",
 }
 
 

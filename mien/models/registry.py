@@ -69,6 +69,7 @@ CATALOG_MODULES = (
     "mien.models.catalog.dlib",
     "mien.models.catalog.human",
     "mien.models.catalog.samples",
+    "mien.models.catalog.analysis",
 )
 
 REGISTRY: dict[str, ModelSpec] = {}
