@@ -5,6 +5,7 @@
     MienError
     ├── InputError                 bad input from the caller
     │   ├── ImageError             unreadable, truncated, empty or oversized image
+    │   ├── VideoError             unreadable video, or one with no video stream
     │   ├── NoFaceError            no face where one was needed
     │   ├── MultipleFacesError     several faces where one was expected
     │   └── ShapeError             an array of the wrong shape or dtype
@@ -38,6 +39,10 @@ class InputError(MienError, ValueError):
 
 class ImageError(InputError):
     """An image could not be read: missing, truncated, not an image, or too large."""
+
+
+class VideoError(InputError):
+    """A video could not be read or written: missing, not a video, no video stream, unknown codec."""
 
 
 class NoFaceError(InputError):
