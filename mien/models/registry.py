@@ -70,6 +70,7 @@ CATALOG_MODULES = (
     "mien.models.catalog.human",
     "mien.models.catalog.samples",
     "mien.models.catalog.analysis",
+    "mien.models.catalog.recognition",
 )
 
 REGISTRY: dict[str, ModelSpec] = {}
