@@ -17,6 +17,8 @@ from ..errors import MienError
 COMMAND_MODULES = (
     "mien.cli.models",
     "mien.cli.detect",
+    "mien.cli.anonymize",
+    "mien.cli.recognition",
 )
 
 

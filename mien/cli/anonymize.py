@@ -1,0 +1,86 @@
+"""``mien anonymize``: hide faces in photos and videos."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import MienError
+
+
+@click.command("anonymize")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the results (inputs keep their names; folders their layout).")
+@click.option("--in-place", is_flag=True, help="Overwrite the input images instead (videos always need -o).")
+@click.option("--method", type=click.Choice(["blur", "pixelate", "fill", "ellipse"]), default="blur", show_default=True)
+@click.option("--detector", default=None, help="Detector name (default: centerface).")
+@click.option("--threshold", type=float, default=None,
+              help="Detector score threshold (default: recall-first, 0.2 for centerface).")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Video: run the detector on every k-th frame, track in between.")
+@click.option("--keep", type=click.IntRange(min=0), default=None,
+              help="Video: keep hiding a lost face for this many frames (default: max(15, 2 x every)).")
+@click.option("--mask-failed/--no-mask-failed", default=True, show_default=True,
+              help="Video: hide a whole frame the detector fails on (else stop with an error).")
+@click.option("--strip-exif", is_flag=True, help="Drop all EXIF, not just GPS and identifying tags.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report: faces masked per file.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
+def anonymize(inputs, out_dir, in_place, method, detector, threshold, every, keep, mask_failed, strip_exif, as_json,
+              progress) -> None:
+    """Hide every face in images and videos (files or folders, searched recursively).
+
+    Images keep their format and harmless EXIF; GPS, serial numbers, names, XMP/IPTC and
+    thumbnails are removed. Videos keep their frame rate and audio.
+    """
+    from tqdm import tqdm
+
+    from ..anonymize.detection import anonymize_detector
+    from ..anonymize.methods import get_method
+    from ..anonymize.photo import anonymize_file, plan
+    from ..anonymize.video import anonymize_video
+
+    progress = sys.stderr.isatty() if progress is None else progress
+    jobs = plan(inputs, out_dir, in_place)
+    if in_place and any(j.kind == "video" for j in jobs):
+        raise click.UsageError("videos cannot be anonymised in place; give an output folder with -o")
+    options = {} if threshold is None else {"score_threshold": threshold}
+    det = anonymize_detector(detector, **options)
+    hider = get_method(method)
+    reports: list[dict] = []
+    failed: list[MienError] = []
+    for job in tqdm(jobs, unit="file", disable=not progress or len(jobs) < 2):
+        try:
+            if job.kind == "image":
+                report = anonymize_file(job.src, job.dst, hider, det, keep_exif=not strip_exif).to_dict()
+                line = f"{job.src} -> {job.dst}: {report['masked']} face(s) hidden"
+            else:
+                report = anonymize_video(job.src, job.dst, hider, det, every=every, keep=keep, mask_failed=mask_failed,
+                                         progress=progress).to_dict()
+                line = (f"{job.src} -> {job.dst}: {report['frames']} frames, {report['tracks']} face track(s), "
+                        f"audio {report['audio']}")
+                if report["frames_masked_whole"]:
+                    line += f", {report['frames_masked_whole']} frame(s) hidden whole ({report['detector_error']})"
+        except MienError as exc:
+            failed.append(exc)
+            report = {"image" if job.kind == "image" else "video": str(job.src), "error": str(exc)}
+            if not as_json and len(jobs) > 1:
+                click.echo(f"mien: error: {exc}", err=True)
+        else:
+            if not as_json:
+                click.echo(line)
+        reports.append(report)
+    if as_json:
+        click.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+    if len(jobs) == 1 and failed:
+        raise failed[0]
+    if failed:
+        summary = MienError(f"{len(failed)} of {len(jobs)} files failed (no output written for them)")
+        summary.exit_code = failed[0].exit_code
+        raise summary
+
+
+COMMANDS = [anonymize]

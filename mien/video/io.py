@@ -1,0 +1,239 @@
+"""Video in and out with PyAV (FFmpeg): decode to RGB frames, encode them back, keep the audio.
+
+``transcode(src, dst, process)`` reads ``src``, passes its frames (RGB uint8 arrays, in
+order) through ``process`` (an iterator transform that yields exactly one frame per
+frame it takes, possibly later, as a look-ahead buffer does), and writes ``dst``:
+
+- video re-encoded (H.264 for .mp4/.mov/.mkv/.m4v, VP9 for .webm, MPEG-4 Part 2 for
+  .avi) with each frame's original timestamp, so frame rate, variable frame rate and
+  duration are kept;
+- the first audio stream copied packet for packet when ``dst``'s container can hold its
+  codec, re-encoded otherwise (AAC, or Opus/Vorbis for .webm); other streams (subtitles,
+  data) are dropped, since they may carry names or locations;
+- container metadata (title, location, creation tools) dropped for the same reason.
+
+Frames carrying a display rotation (phone videos) are turned upright before ``process``
+sees them and written upright, so a detector sees faces the right way up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from ..errors import VideoError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
+
+_VIDEO_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}  # default: libx264
+# Audio codecs each container accepts as a stream copy.
+_AUDIO_COPY = {
+    ".mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"},
+    ".m4v": {"aac", "mp3", "ac3", "eac3", "alac"},
+    ".mov": {"aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le", "pcm_f32le"},
+    ".webm": {"opus", "vorbis"},
+    ".avi": {"mp3", "ac3", "aac", "pcm_s16le", "pcm_u8"},
+}
+_AUDIO_REENCODE = {".webm": ("libopus", "libvorbis", "opus", "vorbis")}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ``probe`` finds in a video file."""
+
+    path: str
+    width: int
+    height: int
+    fps: float | None  # average frame rate
+    frames: int  # as the container reports it; 0 when unknown
+    duration: float | None  # seconds
+    codec: str
+    audio_codec: str | None
+
+
+@dataclass(frozen=True)
+class TranscodeStats:
+    frames: int
+    audio: str  # "copied", "re-encoded" or "none"
+    decode_errors: int  # packets the decoder rejected (their frames are missing from the output)
+
+
+def _open(path: str | os.PathLike, mode: str = "r"):
+    import av
+
+    p = Path(path)
+    if mode == "r":
+        if not p.exists():
+            raise VideoError(f"{p}: no such file")
+        if p.is_dir():
+            raise VideoError(f"{p}: is a directory, not a video")
+        if p.stat().st_size == 0:
+            raise VideoError(f"{p}: empty file (0 bytes)")
+    try:
+        return av.open(str(p), mode)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        action = "not a readable video" if mode == "r" else "cannot be written"
+        raise VideoError(f"{p}: {action} ({type(exc).__name__}: {exc})") from exc
+
+
+def _video_stream(container, path) -> object:
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: has no video stream")
+    return container.streams.video[0]
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Size, frame rate, frame count, duration and codecs of a video file."""
+    with _open(path) as container:
+        vs = _video_stream(container, path)
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        duration = float(vs.duration * vs.time_base) if vs.duration and vs.time_base else (
+            container.duration / 1e6 if container.duration else None)
+        rate = vs.average_rate or vs.guessed_rate
+        return VideoInfo(str(path), vs.codec_context.width, vs.codec_context.height,
+                         float(rate) if rate else None, int(vs.frames or 0), duration, vs.codec_context.name, audio)
+
+
+def _upright(frame) -> np.ndarray:
+    image = frame.to_ndarray(format="rgb24")
+    rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+    # PyAV reports the display matrix's counter-clockwise rotation; undo it.
+    return np.ascontiguousarray(np.rot90(image, k=rotation // 90)) if rotation % 90 == 0 and rotation else image
+
+
+def transcode(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    process: Callable[[Iterator[np.ndarray]], Iterable[np.ndarray]],
+    *,
+    crf: int = 18,
+    progress: bool = False,
+    on_frame: Callable[[], None] | None = None,
+) -> TranscodeStats:
+    """Decode ``src``, run ``process`` over its frames, encode ``dst`` keeping timing and audio."""
+    import av
+
+    src, dst = Path(src), Path(dst)
+    suffix = dst.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise VideoError(f"{dst}: unsupported output video type {suffix!r}; use one of {', '.join(VIDEO_SUFFIXES)}")
+    inp = _open(src)
+    try:
+        vin = _video_stream(inp, src)
+        vin.thread_type = "AUTO"
+        ain = inp.streams.audio[0] if inp.streams.audio else None
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        out = _open(dst, "w")
+        try:
+            return _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src)
+        except av.FFmpegError as exc:
+            raise VideoError(f"{src} -> {dst}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            out.close()
+    finally:
+        inp.close()
+
+
+def _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src) -> TranscodeStats:
+    import av
+    from tqdm import tqdm
+
+    rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+    vout = None
+    aout, audio_mode, resampler = None, "none", None
+    if ain is not None:
+        if ain.codec_context.name in _AUDIO_COPY.get(suffix, set()) or suffix == ".mkv":
+            aout, audio_mode = out.add_stream_from_template(ain), "copied"
+        else:
+            codec = next((c for c in _AUDIO_REENCODE.get(suffix, ("aac",)) if c in av.codecs_available), "aac")
+            aout = out.add_stream(codec, rate=ain.codec_context.sample_rate or 48000)
+            aout.layout = ain.codec_context.layout.name if ain.codec_context.layout else "stereo"
+            audio_mode = "re-encoded"
+    pts_queue: deque = deque()
+    pending: list = []  # audio packets demuxed before the video stream exists (no header yet)
+    errors = 0
+
+    def mux_audio(packet) -> None:
+        if vout is None:
+            pending.append(packet)
+        else:
+            out.mux(packet)
+
+    def frames() -> Iterator[np.ndarray]:
+        nonlocal errors
+        streams = [s for s in (vin, ain) if s is not None]
+        for packet in inp.demux(*streams):
+            if packet.stream is ain:
+                if audio_mode == "copied":
+                    if packet.dts is not None:
+                        packet.stream = aout
+                        mux_audio(packet)
+                else:
+                    try:
+                        for aframe in packet.decode():
+                            aframe.pts = None
+                            for p in aout.encode(aframe):
+                                mux_audio(p)
+                    except av.error.InvalidDataError:
+                        errors += 1
+                continue
+            try:
+                decoded = packet.decode()
+            except av.error.InvalidDataError:
+                errors += 1
+                continue
+            for frame in decoded:
+                pts_queue.append((frame.pts, frame.time_base))
+                yield _upright(frame)
+
+    total = int(vin.frames or 0) or None
+    written = 0
+    with tqdm(total=total, unit="frame", desc=src.name, disable=not progress, leave=False) as bar:
+        for image in process(frames()):
+            if vout is None:
+                vout = _add_video_stream(out, suffix, rate, vin, image.shape, crf)
+                out.mux(pending)
+                pending.clear()
+            pts, time_base = pts_queue.popleft()
+            h, w = vout.codec_context.height, vout.codec_context.width
+            vframe = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="rgb24")
+            vframe.pts = pts if pts is not None else written
+            vframe.time_base = time_base or vin.time_base
+            for packet in vout.encode(vframe):
+                out.mux(packet)
+            written += 1
+            bar.update(1)
+            if on_frame is not None:
+                on_frame()
+    if vout is not None:
+        for packet in vout.encode():
+            out.mux(packet)
+    if audio_mode == "re-encoded":
+        for packet in aout.encode():
+            out.mux(packet)
+    if written == 0:
+        raise VideoError(f"{src}: no video frame could be decoded")
+    return TranscodeStats(written, audio_mode, errors)
+
+
+def _add_video_stream(out, suffix, rate, vin, shape, crf):
+    codec = _VIDEO_CODEC.get(suffix, "libx264")
+    vout = out.add_stream(codec, rate=rate)
+    # 4:2:0 needs even sizes: an odd last row or column is dropped.
+    vout.width, vout.height = shape[1] // 2 * 2, shape[0] // 2 * 2
+    vout.pix_fmt = "yuv420p"
+    vout.time_base = vin.time_base
+    if codec == "libx264":
+        vout.options = {"crf": str(crf), "preset": "veryfast"}
+    elif codec == "libvpx-vp9":
+        vout.options = {"crf": str(crf + 14), "b": "0", "deadline": "realtime", "cpu-used": "8"}
+    else:
+        vout.bit_rate = 8_000_000
+    return vout
