@@ -1,0 +1,96 @@
+"""The dlib ResNet rebuilt as ONNX gives dlib's own descriptors, in batches, through mien's pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mien.embed import Embeddings, get_embedder
+from mien.errors import EmbeddingMismatchError, ShapeError
+from mien.image import load_image
+from mien.models.runtime import dlib_shape_predictor
+from mien.models.store import model_path
+
+LFW_NAMES = [
+    "Abel_Pacheco_0001", "Abel_Pacheco_0004", "Akhmed_Zakayev_0001", "Amber_Tamblyn_0001",
+    "Abdoulaye_Wade_0001", "Abdullah_Gul_0001", "Abdel_Nasser_Assidi_0001", "Abbas_Kiarostami_0001",
+]
+
+
+@pytest.fixture(scope="module")
+def dlib_chips(data_dir):
+    """Face chips cut by dlib's own pipeline (HOG box, 5-point predictor, get_face_chip)."""
+    import dlib
+
+    hog = dlib.get_frontal_face_detector()
+    predictor = dlib_shape_predictor("dlib-shape5")
+    chips = []
+    for name in LFW_NAMES:
+        image = load_image(data_dir / "lfw" / "images" / f"{name}.jpg")
+        rects = hog(image, 1)
+        assert rects, name
+        chips.append(dlib.get_face_chip(image, predictor(image, rects[0]), 150, 0.25))
+    return np.stack(chips)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return get_embedder("dlib-resnet", batch_size=3)
+
+
+def test_onnx_equals_dlib_on_real_faces(dlib_chips, embedder):
+    import dlib
+
+    reference = dlib.face_recognition_model_v1(str(model_path("dlib-resnet")))
+    want = np.array([np.array(reference.compute_face_descriptor(chip)) for chip in dlib_chips])
+    got = embedder.embed(dlib_chips)  # batches of 3, the last one short
+    assert got.vectors.shape == (len(LFW_NAMES), 128)
+    assert got.model == "dlib-resnet" and got.metric == "euclidean"
+    assert np.abs(got.vectors - want).max() < 1e-4
+
+
+def test_same_person_closer_than_others(dlib_chips, embedder):
+    d = embedder.embed(dlib_chips).distances(embedder.embed(dlib_chips))
+    assert d[0, 1] < 0.6  # Abel Pacheco twice
+    others = d[0, 2:]
+    assert (others > 0.6).all() and d[0, 1] < others.min()
+
+
+def test_pipeline_with_centerface_matches_dlib_chip(data_dir, dlib_chips, embedder):
+    """CenterFace box -> HOG-like box -> dlib's 5 points -> chip: close to dlib's own chip."""
+    from mien.detect import get_detector
+
+    image = load_image(data_dir / "lfw" / "images" / "Abel_Pacheco_0001.jpg")
+    faces = get_detector("centerface").detect(image).largest()
+    aligned = embedder.align(image, faces)
+    assert aligned.crops.shape == (1, 150, 150, 3) and aligned.template == "dlib150"
+    ours = embedder.embed(aligned)
+    theirs = embedder.embed(dlib_chips[:1])
+    assert ours.distances(theirs)[0, 0] < 0.15
+    # the matrix maps the image onto the chip: warping with it reproduces the crop
+    import cv2
+
+    warped = cv2.warpAffine(image, aligned.matrices[0], (150, 150), flags=cv2.INTER_LINEAR)
+    assert np.abs(warped.astype(int) - aligned.crops[0].astype(int)).mean() < 6
+
+
+def test_flip_tta_is_tagged_and_symmetric(dlib_chips):
+    flip = get_embedder("dlib-resnet", flip=True)
+    a = flip.embed(dlib_chips[:2])
+    b = flip.embed(np.ascontiguousarray(dlib_chips[:2, :, ::-1]))
+    assert a.model == "dlib-resnet+flip"
+    assert np.abs(a.vectors - b.vectors).max() < 1e-5  # mirroring the input does not change it
+
+
+def test_models_are_never_mixed(dlib_chips, embedder):
+    plain = embedder.embed(dlib_chips[:1])
+    flipped = get_embedder("dlib-resnet", flip=True).embed(dlib_chips[:1])
+    with pytest.raises(EmbeddingMismatchError, match="dlib-resnet\\+flip"):
+        plain.distances(flipped)
+    with pytest.raises(EmbeddingMismatchError):
+        plain.distances(Embeddings(np.zeros((1, 1024)), "faceres"))
+
+
+def test_wrong_crop_size_is_a_shape_error(embedder):
+    with pytest.raises(ShapeError, match="150, 150, 3"):
+        embedder.embed(np.zeros((1, 112, 112, 3), np.uint8))
