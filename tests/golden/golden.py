@@ -106,3 +106,11 @@ def compare(name: str, session, x: np.ndarray, pixels_sha: str) -> dict[str, flo
             raise AssertionError(f"{name}/{out}: shape {have.shape}, golden {want.shape}")
         errors[out] = float(np.abs(have - want).max() / max(1.0, float(np.abs(want).max())))
     return errors
+
+
+def max_errors(name: str) -> dict[str, float]:
+    """Errors of the installed, converted model ``name`` against its golden file (see ``compare``)."""
+    from mien.models.runtime import onnx_session
+
+    x, sha = tfjs_input(name) if name in TFJS_CASES else tflite_input(name)
+    return compare(name, onnx_session(name), x, sha)
