@@ -14,7 +14,7 @@ from ..errors import InputError
 from .base import Margin, Method
 from .blur import Blur
 
-ELLIPSE_MARGIN = Margin(side=0.3, top=0.4, bottom=0.3)
+ELLIPSE_MARGIN = Margin(side=0.35, top=0.45, bottom=0.35)
 
 
 class EllipseMask(Method):

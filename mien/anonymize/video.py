@@ -35,6 +35,12 @@ from .exempt import Exemption, check_exempt
 from .methods import DEFAULT_METHOD, get_method
 
 
+# A face first detected at a keyframe is also hidden on the held frames before it, its box
+# grown by this share of its size per frame back: its motion there is unknown, and this
+# covers heads moving up to a fifth of their width per frame.
+BACKFILL_GROW = 0.2
+
+
 @dataclass(frozen=True, eq=False)
 class AnonymizedFrame:
     index: int
@@ -130,7 +136,7 @@ class VideoAnonymizer:
             current = self.tracker.boxes()
             gap = len(held) + 1
             for j, (i, held_image, predicted) in enumerate(held):
-                growth = min(self.tracker.grow * (gap - j - 1), self.tracker.max_grow)
+                growth = min(BACKFILL_GROW * (gap - j - 1), self.tracker.max_grow)
                 boxes = predicted if found is None else _between(previous, current, predicted, (j + 1) / gap, growth)
                 yield self._hide(i, held_image, boxes, False, False)
             held.clear()
@@ -143,7 +149,8 @@ def _between(before: Faces | None, after: Faces, predicted: Faces, t: float, new
     """Boxes for a held frame at fraction ``t`` of the way between two detected frames.
 
     Tracks at both ends: linear interpolation (exempt only when exempt at both ends).
-    Tracks new at ``after``: its box grown by ``new_growth`` for the motion not seen.
+    Tracks new at ``after``: its box grown by ``new_growth`` for the motion not seen
+    (``BACKFILL_GROW`` per frame back).
     Plus the forward prediction of every live track that is not exempt, so a head that
     did not move in a straight line is still covered by one of the two guesses.
     """

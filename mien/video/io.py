@@ -229,7 +229,7 @@ def _add_video_stream(out, suffix, rate, vin, shape, crf):
     # 4:2:0 needs even sizes: an odd last row or column is dropped.
     vout.width, vout.height = shape[1] // 2 * 2, shape[0] // 2 * 2
     vout.pix_fmt = "yuv420p"
-    vout.time_base = vin.time_base
+    vout.time_base = vin.time_base if vin is not None else 1 / rate
     if codec == "libx264":
         vout.options = {"crf": str(crf), "preset": "veryfast"}
     elif codec == "libvpx-vp9":
@@ -237,3 +237,54 @@ def _add_video_stream(out, suffix, rate, vin, shape, crf):
     else:
         vout.bit_rate = 8_000_000
     return vout
+
+
+def write_video(
+    path: str | os.PathLike,
+    frames: Iterable[np.ndarray],
+    fps: float | Fraction = 25,
+    audio: tuple[np.ndarray, int] | None = None,
+    crf: int = 18,
+) -> int:
+    """Encode RGB frames (and optionally mono float audio ``(samples, rate)``) into ``path``.
+
+    For synthetic test and benchmark videos; returns the number of frames written.
+    """
+    import av
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise VideoError(f"{path}: unsupported output video type {suffix!r}; use one of {', '.join(VIDEO_SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rate = Fraction(fps).limit_denominator(1001)
+    written = 0
+    with _open(path, "w") as out:
+        astream = None
+        if audio is not None:
+            samples, sample_rate = audio
+            codec = next((c for c in _AUDIO_REENCODE.get(suffix, ("aac",)) if c in av.codecs_available), "aac")
+            astream = out.add_stream(codec, rate=int(sample_rate))
+            astream.layout = "mono"
+        vout = None
+        for image in frames:
+            if vout is None:
+                vout = _add_video_stream(out, suffix, rate, None, image.shape, crf)
+            h, w = vout.codec_context.height, vout.codec_context.width
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="rgb24")
+            frame.pts = written
+            frame.time_base = 1 / rate
+            out.mux(vout.encode(frame))
+            written += 1
+        if vout is None:
+            raise VideoError(f"{path}: no frames to write")
+        out.mux(vout.encode())
+        if astream is not None:
+            data = np.asarray(samples, np.float32).reshape(1, -1)
+            step = 1024
+            for start in range(0, data.shape[1], step):
+                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(data[:, start:start + step]), format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = int(sample_rate), start
+                out.mux(astream.encode(chunk))
+            out.mux(astream.encode())
+    return written

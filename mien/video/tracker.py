@@ -8,8 +8,9 @@ may still join a track whose predicted centre is within half a face of it (fast 
 or detection only every k-th frame). Unmatched detections start new tracks at once.
 
 Fail-secure: a track the detector stops seeing is kept for ``keep`` frames, following its
-predicted motion, with its box growing by ``grow`` of its size per unseen frame (up to
-``max_grow``) as the prediction's uncertainty grows. ``boxes()`` returns what to hide
+predicted motion, with its box growing by ``grow`` of its size per unseen frame, or by
+two standard deviations of the filter's position uncertainty if more (up to ``max_grow``
+of its size on each side). ``boxes()`` returns what to hide
 now: the detection itself for tracks seen this frame (no smoothing, hence no lag), the
 grown prediction for the others.
 """
@@ -24,7 +25,9 @@ from ..detect.base import iou_matrix
 from ..errors import InputError
 from ..types import Faces
 
-_POS, _VEL = 1.0 / 20, 1.0 / 160  # noise per unit of face size (ByteTrack's weights)
+# Noise per unit of face size: ByteTrack's position weight; twice its velocity weight, since
+# heads and cameras change speed faster than walking pedestrians.
+_POS, _VEL = 1.0 / 20, 1.0 / 80
 _F = np.eye(8)
 _F[:4, 4:] = np.eye(4)
 _H = np.eye(4, 8)
@@ -66,7 +69,7 @@ class Track:
 class FaceTracker:
     """Keeps faces' boxes through detector misses and predicts their motion."""
 
-    def __init__(self, keep: int = 15, iou_threshold: float = 0.2, grow: float = 0.05, max_grow: float = 0.5) -> None:
+    def __init__(self, keep: int = 15, iou_threshold: float = 0.2, grow: float = 0.05, max_grow: float = 1.0) -> None:
         if keep < 0 or grow < 0 or max_grow < 0 or not 0 <= iou_threshold <= 1:
             raise InputError("tracker needs keep >= 0, grow >= 0, max_grow >= 0 and iou_threshold in [0, 1]")
         self.keep = int(keep)
@@ -111,15 +114,17 @@ class FaceTracker:
             return []
         predicted = np.stack([t.predicted_box() for t in self.tracks])
         sim = iou_matrix(predicted, boxes).astype(np.float64)
-        # Fallback for fast motion: centre within half a face and similar size scores below any real overlap.
+        # Fallback for fast motion: the centre within half a face (plus a quarter per frame unseen,
+        # as uncertainty grows) and a similar size; it scores below any real overlap.
         pc = (predicted[:, None, :2] + predicted[:, None, 2:]) / 2
         dc = (boxes[None, :, :2] + boxes[None, :, 2:]) / 2
         size_p = np.maximum(predicted[:, None, 2] - predicted[:, None, 0], predicted[:, None, 3] - predicted[:, None, 1])
         size_d = np.maximum(boxes[None, :, 2] - boxes[None, :, 0], boxes[None, :, 3] - boxes[None, :, 1])
         dist = np.linalg.norm(pc - dc, axis=2) / np.maximum(np.maximum(size_p, size_d), 1.0)
         ratio = np.maximum(size_p, size_d) / np.maximum(np.minimum(size_p, size_d), 1.0)
-        near = (sim < self.iou_threshold) & (dist < 0.5) & (ratio < 2.0)
-        sim = np.where(near, self.iou_threshold * (1 - dist), sim)
+        gate = 0.5 + 0.25 * np.array([t.unseen for t in self.tracks], np.float64)[:, None]
+        near = (sim < self.iou_threshold) & (dist < gate) & (ratio < 2.0)
+        sim = np.where(near, self.iou_threshold * (1 - dist / gate), sim)
         sim[(sim < self.iou_threshold) & ~near] = 0
         pairs = []
         while sim.size and sim.max() > 0:
@@ -152,6 +157,16 @@ class FaceTracker:
         """Drop tracks unseen for more than ``keep`` frames (``update`` does this too)."""
         self.tracks = [t for t in self.tracks if t.unseen <= self.keep]
 
+    def _coasting_box(self, t: Track) -> np.ndarray:
+        """The predicted box, grown by ``grow`` per unseen frame or by two standard deviations
+        of the filter's uncertainty, whichever is more (a young track's speed is barely known)."""
+        box = t.predicted_box()
+        w, h = box[2] - box[0], box[3] - box[1]
+        sd = np.sqrt(np.diag(t.cov)[:4])
+        pad_x = min(max(self.grow * t.unseen * w, 2 * (sd[0] + sd[2] / 2)), self.max_grow * w)
+        pad_y = min(max(self.grow * t.unseen * h, 2 * (sd[1] + sd[3] / 2)), self.max_grow * h)
+        return np.array([box[0] - pad_x, box[1] - pad_y, box[2] + pad_x, box[3] + pad_y], np.float32)
+
     def boxes(self) -> Faces:
         """What to hide now: one row per live track, with ``track_id``, ``unseen`` and ``exempt`` extras."""
         self.prune()
@@ -163,7 +178,7 @@ class FaceTracker:
             if t.unseen == 0:
                 rows.append(t.box)
             else:
-                rows.append(grow_box(t.predicted_box(), min(self.grow * t.unseen, self.max_grow)))
+                rows.append(self._coasting_box(t))
         return Faces(
             np.stack(rows),
             np.array([t.score for t in self.tracks], np.float32),

@@ -1,0 +1,121 @@
+"""Video in and out with PyAV (no weights): frame rate, frame count, audio and bad files."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from mien.errors import VideoError
+from mien.video.io import probe, transcode, write_video
+
+
+def frames(n=12, shape=(48, 64)):
+    for i in range(n):
+        yield np.full((*shape, 3), (i * 20) % 256, np.uint8)
+
+
+def tone(seconds, rate=44100):
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate
+
+
+def audio_packets(path):
+    import av
+
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return 0
+        return sum(1 for p in c.demux(c.streams.audio[0]) if p.size)
+
+
+def identity(it):
+    for frame in it:
+        yield frame
+
+
+@pytest.mark.parametrize("fps", [25, Fraction(30000, 1001)])
+def test_transcode_keeps_frames_rate_and_copies_audio(tmp_path, fps):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_video(src, frames(12), fps=fps, audio=tone(12 / float(fps)))
+    stats = transcode(src, dst, identity)
+    a, b = probe(src), probe(dst)
+    assert stats.frames == 12 and b.frames == 12 and stats.audio == "copied"
+    assert b.fps == pytest.approx(float(fps), rel=1e-3) and (b.width, b.height) == (64, 48)
+    assert b.audio_codec == "aac" and audio_packets(dst) == audio_packets(src) > 0
+    assert b.duration == pytest.approx(a.duration, abs=0.05)
+
+
+def test_process_sees_frames_in_order_and_may_delay_them(tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mkv"
+    write_video(src, frames(9), fps=10)
+    seen = []
+
+    def delayed(it):  # hold three frames back, as the look-ahead does, and invert them
+        held = []
+        for frame in it:
+            seen.append(int(frame[0, 0, 0]))
+            held.append(255 - frame)
+            if len(held) > 3:
+                yield held.pop(0)
+        yield from held
+
+    assert transcode(src, dst, delayed).frames == 9
+    assert seen == pytest.approx([i * 20 for i in range(9)], abs=3)
+    import av
+
+    with av.open(str(dst)) as c:
+        first = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert abs(int(first[0, 0, 0]) - 255) <= 3
+
+
+def test_audio_the_container_cannot_hold_is_reencoded(tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.webm"
+    write_video(src, frames(6), fps=12, audio=tone(0.5, 48000))
+    stats = transcode(src, dst, identity)
+    assert stats.audio == "re-encoded" and probe(dst).audio_codec in ("opus", "vorbis")
+
+
+def test_video_without_audio(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_video(src, frames(4), fps=5)
+    assert transcode(src, tmp_path / "out.mp4", identity).audio == "none"
+
+
+def test_odd_sizes_are_evened(tmp_path):
+    src = tmp_path / "in.mkv"
+    write_video(src, frames(3, shape=(48, 64)), fps=5)
+    assert transcode(src, tmp_path / "out.mp4", lambda it: (f[:47, :63] for f in it)).frames == 3
+    assert (probe(tmp_path / "out.mp4").width, probe(tmp_path / "out.mp4").height) == (62, 46)
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a video at all" * 10])
+def test_unreadable_videos_raise_video_error(tmp_path, content):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(content)
+    with pytest.raises(VideoError, match="bad.mp4"):
+        transcode(bad, tmp_path / "out.mp4", identity)
+    with pytest.raises(VideoError):
+        probe(tmp_path / "missing.mp4")
+
+
+def test_file_without_video_stream(tmp_path):
+    import av
+
+    path = tmp_path / "sound.m4a"
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=44100)
+        stream.layout = "mono"
+        samples, _ = tone(0.2)
+        frame = av.AudioFrame.from_ndarray(samples[None, :1024], format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 44100, 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    with pytest.raises(VideoError, match="no video stream"):
+        probe(path)
+
+
+def test_unsupported_output_type(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_video(src, frames(2), fps=5)
+    with pytest.raises(VideoError, match="unsupported"):
+        transcode(src, tmp_path / "out.gif", identity)
