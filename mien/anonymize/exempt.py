@@ -17,7 +17,7 @@ match shows a stranger's face.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -81,6 +81,31 @@ class EmbeddingExemption:
         if not refs:
             raise InputError("no reference photos given for the consent exemption")
         return cls(embed, np.stack(refs), threshold, **options)
+
+    @classmethod
+    def from_embedder(cls, photos: Iterable[ImageInput], embedder: Any = "dlib-resnet", detector: Any = None,
+                      threshold: float | None = None, fmr: float = 1e-4, min_face: float = 40.0) -> "EmbeddingExemption":
+        """Enrol reference photos with one of mien's embedders (a name or an ``Embedder``).
+
+        ``threshold``: the distance at or under which a face counts as a consenting person;
+        by default the embedder's calibrated threshold at false-match rate ``fmr`` (from
+        ``mien.match``), kept strict because a false match leaves a stranger visible.
+        The reference photos are detected at the detector's normal threshold.
+        """
+        from ..detect import Detector, get_detector
+        from ..embed import Embedder, get_embedder
+
+        model = embedder if isinstance(embedder, Embedder) else get_embedder(embedder)
+        det = detector if isinstance(detector, Detector) else get_detector(*([detector] if detector else []))
+        if threshold is None:
+            from ..match.calibration import load_calibration
+
+            threshold = load_calibration(model.model_id).threshold_for(fmr)
+
+        def embed(image: np.ndarray, faces: Faces) -> np.ndarray:
+            return model.embed_faces(image, faces).vectors
+
+        return cls.from_photos(photos, embed, det.detect, threshold, metric=model.info.metric, min_face=min_face)
 
     def distances(self, embeddings: np.ndarray) -> np.ndarray:
         """(N,) distance from each embedding to its nearest reference."""
