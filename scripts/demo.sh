@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# mien's main job on a fresh machine: install, fetch the models, and run mien on the
+# six-face sample photo that the insightface wheel ships, writing an annotated image.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+. .venv/bin/activate
+mkdir -p out
+SAMPLE=$(python -c "from mien.models.store import model_path; print(model_path('sample-group'))")
+mien detect "$SAMPLE" --json --draw out/sample_faces.png
+echo "annotated image: out/sample_faces.png" >&2

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run mien's tests on a fresh machine: set up (venv, install, models), then pytest.
+# The face data is read from $MIEN_DATA or ../shared/data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+. .venv/bin/activate
+python -m pytest -q "$@"
