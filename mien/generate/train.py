@@ -1,0 +1,301 @@
+"""Train mien's conditional face GAN on UTKFace (torch at training time only).
+
+    /tmp/torchenv/bin/python -m mien.generate.train --out /tmp/mien_gan --minutes 90
+    /tmp/torchenv/bin/python -m mien.generate.train --out /tmp/mien_gan --export mien/generate/weights/gan64.onnx
+
+Architecture (sized for a 2-core CPU): a DCGAN-style generator (transposed convolutions
+4 -> 64 px) with conditional batch norm on learned age-band and gender embeddings, a
+discriminator with spectral norm and a projection head for both conditions, hinge loss,
+DiffAugment (translation, colour, cutout) on real and fake images, and an exponential
+moving average of the generator weights that is what gets exported. Seeded and resumable:
+``--out`` holds ``ckpt.pt`` (saved every ``--save-every`` steps and on exit) and
+``log.jsonl`` (losses). The held-out tenth of UTKFace (``mien.generate.data``) is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils import spectral_norm
+
+from .data import AGE_BANDS, GENDERS, load_pixels, load_records
+
+Z_DIM = 128
+N_BANDS = len(AGE_BANDS)
+N_GENDERS = len(GENDERS)
+
+
+class CondBatchNorm(nn.Module):
+    def __init__(self, channels: int, cond_dim: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Linear(cond_dim, channels)
+        self.bias = nn.Linear(cond_dim, channels)
+        nn.init.zeros_(self.gain.weight)
+        nn.init.zeros_(self.gain.bias)
+        nn.init.zeros_(self.bias.weight)
+        nn.init.zeros_(self.bias.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        g = 1 + self.gain(cond)[:, :, None, None]
+        b = self.bias(cond)[:, :, None, None]
+        return self.bn(x) * g + b
+
+
+class Generator(nn.Module):
+    """(z, age band, gender) -> (N, 3, 64, 64) image in [-1, 1]."""
+
+    def __init__(self, ngf: int = 40, z_dim: int = Z_DIM) -> None:
+        super().__init__()
+        cond_dim = 48
+        self.age_embed = nn.Embedding(N_BANDS, 32)
+        self.gender_embed = nn.Embedding(N_GENDERS, 16)
+        chans = [ngf * 8, ngf * 4, ngf * 2, ngf, ngf // 2]
+        self.fc = nn.Linear(z_dim + cond_dim, chans[0] * 16)
+        self.bn0 = CondBatchNorm(chans[0], cond_dim)
+        self.ups = nn.ModuleList(
+            nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False) for a, b in zip(chans[:-1], chans[1:])
+        )
+        self.bns = nn.ModuleList(CondBatchNorm(b, cond_dim) for b in chans[1:])
+        self.to_rgb = nn.Conv2d(chans[-1], 3, 3, 1, 1)
+        self.c0 = chans[0]
+
+    def forward(self, z: torch.Tensor, age: torch.Tensor, gender: torch.Tensor) -> torch.Tensor:
+        cond = torch.cat([self.age_embed(age), self.gender_embed(gender)], 1)
+        x = self.fc(torch.cat([z, cond], 1)).unflatten(1, (self.c0, 4, 4))
+        x = F.relu(self.bn0(x, cond))
+        for up, bn in zip(self.ups, self.bns):
+            x = F.relu(bn(up(x), cond))
+        return torch.tanh(self.to_rgb(x))
+
+
+class Discriminator(nn.Module):
+    """Spectral-norm conv net with a projection head for age band and gender."""
+
+    def __init__(self, ndf: int = 32) -> None:
+        super().__init__()
+        chans = [3, ndf, ndf * 2, ndf * 4, ndf * 8]
+        self.convs = nn.ModuleList(
+            spectral_norm(nn.Conv2d(a, b, 4, 2, 1)) for a, b in zip(chans[:-1], chans[1:])
+        )
+        self.mid = spectral_norm(nn.Conv2d(chans[-1], chans[-1], 3, 1, 1))
+        self.linear = spectral_norm(nn.Linear(chans[-1], 1))
+        self.age_embed = spectral_norm(nn.Embedding(N_BANDS, chans[-1]))
+        self.gender_embed = spectral_norm(nn.Embedding(N_GENDERS, chans[-1]))
+
+    def forward(self, x: torch.Tensor, age: torch.Tensor, gender: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), 0.2)
+        x = F.leaky_relu(self.mid(x), 0.2)
+        h = x.sum(dim=(2, 3))
+        out = self.linear(h).squeeze(1)
+        return out + (self.age_embed(age) * h).sum(1) + (self.gender_embed(gender) * h).sum(1)
+
+
+def diff_augment(x: torch.Tensor) -> torch.Tensor:
+    """DiffAugment (Zhao et al. 2020): colour, translation by 1/8, cutout of 1/2 (differentiable)."""
+    n = x.shape[0]
+    dev = x.device
+    x = x + (torch.rand(n, 1, 1, 1, device=dev) - 0.5)
+    mean = x.mean(dim=1, keepdim=True)
+    x = (x - mean) * (torch.rand(n, 1, 1, 1, device=dev) * 2) + mean
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * (torch.rand(n, 1, 1, 1, device=dev) + 0.5) + mean
+    h, w = x.shape[2:]
+    sh, sw = h // 8, w // 8
+    tx = torch.randint(-sh, sh + 1, (n, 1, 1), device=dev)
+    ty = torch.randint(-sw, sw + 1, (n, 1, 1), device=dev)
+    gb, gx, gy = torch.meshgrid(torch.arange(n, device=dev), torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
+    gx = torch.clamp(gx + tx + 1, 0, h + 1)
+    gy = torch.clamp(gy + ty + 1, 0, w + 1)
+    x = F.pad(x, [1, 1, 1, 1]).permute(0, 2, 3, 1)[gb, gx, gy].permute(0, 3, 1, 2)
+    ch, cw = h // 2, w // 2
+    ox = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=dev)
+    oy = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=dev)
+    gb, gx, gy = torch.meshgrid(torch.arange(n, device=dev), torch.arange(ch, device=dev), torch.arange(cw, device=dev), indexing="ij")
+    gx = torch.clamp(gx + ox - ch // 2, 0, h - 1)
+    gy = torch.clamp(gy + oy - cw // 2, 0, w - 1)
+    mask = torch.ones(n, h, w, device=dev)
+    mask[gb, gx, gy] = 0
+    return x * mask.unsqueeze(1)
+
+
+def load_data(cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training pixels (N,64,64,3) uint8, age bands, genders; cached as .npz in the run folder."""
+    if cache.is_file():
+        d = np.load(cache)
+        return d["x"], d["age"], d["gender"]
+    recs = load_records("train")
+    x = load_pixels(recs, 64)
+    age = np.array([r.band for r in recs], np.int64)
+    gender = np.array([r.gender for r in recs], np.int64)
+    np.savez(cache, x=x, age=age, gender=gender)
+    return x, age, gender
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    for pe, pm in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(pm, 1 - decay)
+
+
+@torch.no_grad()
+def recalibrate_bn(g: Generator, age: np.ndarray, gender: np.ndarray, batches: int = 40, seed: int = 0) -> None:
+    """Re-estimate batch-norm statistics of the EMA generator with its own activations."""
+    rng = torch.Generator().manual_seed(seed)
+    for m in g.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
+    g.train()
+    for _ in range(batches):
+        idx = torch.randint(0, len(age), (64,), generator=rng)
+        g(torch.randn(64, Z_DIM, generator=rng), torch.from_numpy(age)[idx], torch.from_numpy(gender)[idx])
+    g.eval()
+
+
+def export_onnx(g: Generator, path: Path) -> None:
+    g.eval()
+    z = torch.randn(2, Z_DIM)
+    age = torch.tensor([3, 5])
+    gender = torch.tensor([0, 1])
+    torch.onnx.export(
+        g, (z, age, gender), str(path), input_names=["z", "age", "gender"], output_names=["image"],
+        dynamic_axes={"z": {0: "n"}, "age": {0: "n"}, "gender": {0: "n"}, "image": {0: "n"}},
+        opset_version=17, dynamo=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("/tmp/mien_gan"))
+    p.add_argument("--steps", type=int, default=100000)
+    p.add_argument("--minutes", type=float, default=0, help="stop after this much wall clock (0: no limit)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--ngf", type=int, default=40)
+    p.add_argument("--ndf", type=int, default=32)
+    p.add_argument("--lr-g", type=float, default=2e-4)
+    p.add_argument("--lr-d", type=float, default=2e-4)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--save-every", type=int, default=100)
+    p.add_argument("--sample-every", type=int, default=250)
+    p.add_argument("--export", type=Path, help="export the EMA generator of the checkpoint to ONNX and exit")
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    x_np, age_np, gender_np = load_data(args.out / "train64.npz")
+    ckpt_path = args.out / "ckpt.pt"
+
+    g, d = Generator(args.ngf), Discriminator(args.ndf)
+    g_ema = copy.deepcopy(g).eval()
+    opt_g = torch.optim.Adam(g.parameters(), args.lr_g, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), args.lr_d, betas=(0.5, 0.999))
+    step, seen_s = 0, 0.0
+    if ckpt_path.is_file():
+        ck = torch.load(ckpt_path, weights_only=False)
+        for mod, key in ((g, "g"), (d, "d"), (g_ema, "g_ema"), (opt_g, "opt_g"), (opt_d, "opt_d")):
+            mod.load_state_dict(ck[key])
+        step, seen_s = ck["step"], ck.get("seconds", 0.0)
+        torch.set_rng_state(ck["rng"])
+        print(f"resumed at step {step}", flush=True)
+
+    if args.export:
+        recalibrate_bn(g_ema, age_np, gender_np)
+        export_onnx(g_ema, args.export)
+        print(f"exported EMA generator of step {step} to {args.export}")
+        return
+
+    n_params = sum(p.numel() for p in g.parameters())
+    print(f"{len(x_np)} training faces; G {n_params/1e6:.2f}M params, D {sum(p.numel() for p in d.parameters())/1e6:.2f}M", flush=True)
+    x_all = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()  # uint8
+    age_all, gender_all = torch.from_numpy(age_np), torch.from_numpy(gender_np)
+    fixed_z = torch.randn(16, Z_DIM, generator=torch.Generator().manual_seed(1234))
+    fixed_age = torch.arange(16) % N_BANDS
+    fixed_gender = torch.arange(16) // N_BANDS
+
+    def save() -> None:
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"g": g.state_dict(), "d": d.state_dict(), "g_ema": g_ema.state_dict(),
+                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
+                    "seconds": seen_s, "rng": torch.get_rng_state(), "args": vars(args)}, tmp)
+        tmp.replace(ckpt_path)
+
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+    log = open(args.out / "log.jsonl", "a")
+    t_start = time.time()
+    t_last = t_start
+    while step < args.steps and not stop["now"]:
+        if args.minutes and time.time() - t_start > args.minutes * 60:
+            break
+        idx = torch.randint(0, len(x_all), (args.batch,))
+        real = x_all[idx].float() / 127.5 - 1
+        flip = torch.rand(args.batch) < 0.5
+        real[flip] = real[flip].flip(3)
+        a, gd = age_all[idx], gender_all[idx]
+        z = torch.randn(args.batch, Z_DIM)
+
+        with torch.no_grad():
+            fake = g(z, a, gd)
+        loss_d_real = F.relu(1 - d(diff_augment(real), a, gd)).mean()
+        loss_d_fake = F.relu(1 + d(diff_augment(fake), a, gd)).mean()
+        opt_d.zero_grad(set_to_none=True)
+        (loss_d_real + loss_d_fake).backward()
+        opt_d.step()
+
+        z = torch.randn(args.batch, Z_DIM)
+        loss_g = -d(diff_augment(g(z, a, gd)), a, gd).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        step += 1
+        ema_update(g_ema, g, min(args.ema, (1 + step) / (10 + step)))
+
+        now = time.time()
+        seen_s += now - t_last
+        t_last = now
+        if step % 10 == 0:
+            rec = {"step": step, "d_real": round(loss_d_real.item(), 4), "d_fake": round(loss_d_fake.item(), 4),
+                   "g": round(loss_g.item(), 4), "seconds": round(seen_s, 1)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            if step % 50 == 0:
+                print(rec, flush=True)
+        if step % args.save_every == 0:
+            save()
+        if step % args.sample_every == 0:
+            _sample_grid(g_ema, g, fixed_z, fixed_age, fixed_gender, args.out / f"sample_{step:06d}.png")
+    save()
+    print(f"stopped at step {step}", flush=True)
+
+
+@torch.no_grad()
+def _sample_grid(g_ema: Generator, g: Generator, z, age, gender, path: Path) -> None:
+    from PIL import Image
+
+    # EMA weights with the live generator's batch-norm statistics: a preview only.
+    for be, bm in zip(g_ema.buffers(), g.buffers()):
+        be.copy_(bm)
+    g_ema.eval()
+    img = ((g_ema(z, age, gender) + 1) * 127.5).clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    rows = [np.concatenate(list(img[i * 8:(i + 1) * 8]), 1) for i in range(2)]
+    Image.fromarray(np.concatenate(rows, 0)).save(path)
+
+
+if __name__ == "__main__":
+    main()
