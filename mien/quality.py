@@ -158,12 +158,15 @@ def face_quality(image: np.ndarray, mesh_points: np.ndarray, thresholds: Quality
                    for (a, b), (u, l) in EYES)
     mouth = np.linalg.norm(pts[LIPS_INNER[0], :2] - pts[LIPS_INNER[1], :2]) / max(
         np.linalg.norm(pts[MOUTH_CORNERS[0], :2] - pts[MOUTH_CORNERS[1], :2]), 1e-6)
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    radius = max(1, int(eye_dist * 0.06))
+    x0, y0 = np.maximum(np.floor(pts[:, :2].min(0)) - radius, 0).astype(int)
+    x1, y1 = np.ceil(pts[:, :2].max(0)).astype(int) + radius + 1
+    lab = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 100.0 / 255.0
     lab[..., 1:] -= 128.0
-    radius = max(1, int(eye_dist * 0.06))
-    cheek = _region_lab(lab, pts, CHEEKS, radius)
-    occlusion = max(float(np.linalg.norm(_region_lab(lab, pts, region, radius) - cheek))
+    local = pts[:, :2] - (x0, y0)
+    cheek = _region_lab(lab, local, CHEEKS, radius)
+    occlusion = max(float(np.linalg.norm(_region_lab(lab, local, region, radius) - cheek))
                     for region in (EYE_REGION, MOUTH_REGION))
     checks = (
         _check("sharpness", sharp, t.min_sharpness, None, t.min_sharpness),

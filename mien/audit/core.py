@@ -1,0 +1,246 @@
+"""Fairness audits over any labelled set: per-group metrics, worst/best ratio, intervals.
+
+Two kinds of audit:
+
+* attributes: a label column and a prediction column per row. ``metric="accuracy"``
+  (classes; Wilson 95% intervals) or ``metric="mae"`` (numbers; bootstrap 95%).
+* verification: one row per pair, a score column and a same-person column. At one
+  fixed threshold (the same for every group, as deployed): FMR = share of different-
+  person pairs accepted, FNMR = share of same-person pairs rejected (Wilson intervals).
+
+Groups come from one or more columns (race, gender, age band, ...); numeric columns
+can be cut into bands first (``add_bands``). For every group column the audit reports
+each group's metric, the worst and best group and their ratio (worst / best for error
+rates, so 1.0 is parity; for accuracy the ratio of error rates 1 - accuracy).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .stats import bootstrap, wilson
+
+Row = Mapping[str, Any]
+LOWER_IS_BETTER = {"mae": True, "error": True, "fmr": True, "fnmr": True, "accuracy": False}
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    column: str
+    group: str
+    n: int
+    value: float
+    low: float
+    high: float
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "group": self.group, "n": self.n, "value": self.value,
+                "ci95": [self.low, self.high], **dict(self.extra)}
+
+
+@dataclass(frozen=True)
+class MetricAudit:
+    """One metric across the groups of one column."""
+
+    metric: str
+    column: str
+    overall: GroupResult
+    groups: tuple[GroupResult, ...]
+
+    @property
+    def worst(self) -> GroupResult:
+        key = (lambda g: g.value) if LOWER_IS_BETTER[self.metric] else (lambda g: -g.value)
+        return max(self.groups, key=key)
+
+    @property
+    def best(self) -> GroupResult:
+        key = (lambda g: g.value) if LOWER_IS_BETTER[self.metric] else (lambda g: -g.value)
+        return min(self.groups, key=key)
+
+    @property
+    def ratio(self) -> float:
+        """Worst group's error over the best group's (accuracy: error = 1 - accuracy)."""
+        if LOWER_IS_BETTER[self.metric]:
+            worst, best = self.worst.value, self.best.value
+        else:
+            worst, best = 1 - self.worst.value, 1 - self.best.value
+        return float("inf") if best == 0 and worst > 0 else (1.0 if best == 0 else worst / best)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "column": self.column, "overall": self.overall.to_dict(),
+                "groups": [g.to_dict() for g in self.groups], "worst": self.worst.group, "best": self.best.group,
+                "worst_best_ratio": self.ratio}
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    title: str
+    kind: str  # "attribute" or "verification"
+    audits: tuple[MetricAudit, ...]
+    notes: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "kind": self.kind, "meta": dict(self.meta), "notes": list(self.notes),
+                "audits": [a.to_dict() for a in self.audits]}
+
+
+# -- reading and preparing rows -------------------------------------------------------
+
+def read_csv(path: str | Path) -> list[dict[str, str]]:
+    path = Path(path)
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    if not rows:
+        raise InputError(f"{path} has no rows")
+    return rows
+
+
+def require_columns(rows: Sequence[Row], columns: Iterable[str]) -> None:
+    have = set(rows[0]) if rows else set()
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}; the file has: {', '.join(sorted(have))}")
+
+
+def band_label(value: float, edges: Sequence[float]) -> str:
+    """'18-29' style label for the band of ``value`` between sorted ``edges``; last band open."""
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        if lo <= value < hi:
+            return f"{lo:g}-{hi - 1:g}" if float(lo).is_integer() and float(hi).is_integer() else f"{lo:g}-{hi:g}"
+    if value >= edges[-1]:
+        return f"{edges[-1]:g}+"
+    return f"<{edges[0]:g}"
+
+
+def add_bands(rows: Sequence[Row], column: str, edges: Sequence[float], name: str | None = None) -> list[dict[str, Any]]:
+    """New rows with ``name`` (default ``<column>_band``) holding the band of a numeric column."""
+    require_columns(rows, [column])
+    name = name or f"{column}_band"
+    edges = sorted(float(e) for e in edges)
+    out = []
+    for r in rows:
+        try:
+            value = float(r[column])
+        except (TypeError, ValueError):
+            raise InputError(f"column {column!r} has a non-numeric value {r[column]!r}") from None
+        out.append({**r, name: band_label(value, edges)})
+    return out
+
+
+def _groups(rows: Sequence[Row], column: str) -> dict[str, np.ndarray]:
+    values = np.array([str(r[column]) for r in rows])
+    return {g: np.flatnonzero(values == g) for g in sorted(set(values))}
+
+
+def _floats(rows: Sequence[Row], column: str) -> np.ndarray:
+    try:
+        return np.array([float(r[column]) for r in rows], np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"column {column!r} must be numeric") from None
+
+
+def _bools(rows: Sequence[Row], column: str) -> np.ndarray:
+    truth = {"1", "true", "yes", "same", "y", "t"}
+    false = {"0", "false", "no", "different", "n", "f"}
+    out = []
+    for r in rows:
+        v = str(r[column]).strip().lower()
+        if v not in truth | false:
+            raise InputError(f"column {column!r}: {r[column]!r} is not a yes/no value")
+        out.append(v in truth)
+    return np.array(out, bool)
+
+
+# -- attribute audits ---------------------------------------------------------------
+
+def _accuracy(column: str, group: str, correct: np.ndarray) -> GroupResult:
+    k, n = int(correct.sum()), len(correct)
+    lo, hi = wilson(k, n)
+    return GroupResult(column, group, n, k / n if n else float("nan"), lo, hi)
+
+
+def _mae(column: str, group: str, errors: np.ndarray, seed: int) -> GroupResult:
+    lo, hi = bootstrap(errors, seed=seed)
+    return GroupResult(column, group, len(errors), float(errors.mean()) if len(errors) else float("nan"), lo, hi)
+
+
+def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_columns: Sequence[str],
+                    metric: str = "accuracy", title: str = "Attribute audit", min_group: int = 1,
+                    seed: int = 0) -> AuditReport:
+    """Per-group accuracy (classes) or MAE (numbers) of ``prediction`` against ``label``."""
+    if metric not in ("accuracy", "mae"):
+        raise InputError(f"unknown attribute metric {metric!r}; known: accuracy, mae")
+    if not group_columns:
+        raise InputError("give at least one group column")
+    require_columns(rows, [label, prediction, *group_columns])
+    if metric == "mae":
+        per_row = np.abs(_floats(rows, prediction) - _floats(rows, label))
+        make = lambda col, grp, idx: _mae(col, grp, per_row[idx], seed)  # noqa: E731
+    else:
+        per_row = np.array([str(r[prediction]).strip().lower() == str(r[label]).strip().lower() for r in rows])
+        make = lambda col, grp, idx: _accuracy(col, grp, per_row[idx])  # noqa: E731
+    everything = np.arange(len(rows))
+    audits, notes = [], []
+    for column in group_columns:
+        groups = []
+        for group, idx in _groups(rows, column).items():
+            if len(idx) < min_group:
+                notes.append(f"{column}={group}: {len(idx)} rows, under the minimum of {min_group}; left out")
+                continue
+            groups.append(make(column, group, idx))
+        if groups:
+            audits.append(MetricAudit(metric, column, make(column, "all", everything), tuple(groups)))
+    return AuditReport(title, "attribute", tuple(audits), tuple(notes),
+                       {"rows": len(rows), "label": label, "prediction": prediction, "metric": metric})
+
+
+# -- verification audits ------------------------------------------------------------
+
+def audit_verification(rows: Sequence[Row], score: str, same: str, group_columns: Sequence[str],
+                       threshold: float, higher_is_same: bool = True, title: str = "Verification audit",
+                       min_group: int = 1) -> AuditReport:
+    """Per-group FMR and FNMR at one fixed threshold."""
+    if not group_columns:
+        raise InputError("give at least one group column")
+    require_columns(rows, [score, same, *group_columns])
+    scores, genuine = _floats(rows, score), _bools(rows, same)
+    accept = scores >= threshold if higher_is_same else scores <= threshold
+
+    def rates(column: str, group: str, idx: np.ndarray) -> tuple[GroupResult, GroupResult]:
+        imp, gen = idx[~genuine[idx]], idx[genuine[idx]]
+        fm, fnm = int(accept[imp].sum()), int((~accept[gen]).sum())
+        fmr = GroupResult(column, group, len(imp), fm / len(imp) if len(imp) else float("nan"), *wilson(fm, len(imp)))
+        fnmr = GroupResult(column, group, len(gen), fnm / len(gen) if len(gen) else float("nan"), *wilson(fnm, len(gen)))
+        return fmr, fnmr
+
+    everything = np.arange(len(rows))
+    audits, notes = [], []
+    for column in group_columns:
+        fmrs, fnmrs = [], []
+        for group, idx in _groups(rows, column).items():
+            if len(idx) < min_group:
+                notes.append(f"{column}={group}: {len(idx)} pairs, under the minimum of {min_group}; left out")
+                continue
+            a, b = rates(column, group, idx)
+            if a.n:
+                fmrs.append(a)
+            if b.n:
+                fnmrs.append(b)
+        all_fmr, all_fnmr = rates(column, "all", everything)
+        if fmrs:
+            audits.append(MetricAudit("fmr", column, all_fmr, tuple(fmrs)))
+        if fnmrs:
+            audits.append(MetricAudit("fnmr", column, all_fnmr, tuple(fnmrs)))
+    meta = {"rows": len(rows), "score": score, "same": same, "threshold": threshold, "higher_is_same": higher_is_same}
+    return AuditReport(title, "verification", tuple(audits), tuple(notes), meta)

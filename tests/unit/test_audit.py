@@ -1,0 +1,96 @@
+"""Fairness audit arithmetic, intervals and report files (no weights)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mien.audit import (add_bands, audit_attribute, audit_verification, band_label, bootstrap, wilson,
+                        write_report)
+from mien.errors import InputError
+
+
+def test_wilson_matches_known_values():
+    lo, hi = wilson(90, 100)
+    assert lo == pytest.approx(0.8256, abs=1e-3) and hi == pytest.approx(0.9448, abs=1e-3)
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == pytest.approx(1.0)
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_bootstrap_is_reproducible_and_brackets_the_mean():
+    x = np.random.default_rng(1).normal(5, 2, 400)
+    lo, hi = bootstrap(x, seed=3)
+    assert lo < x.mean() < hi and hi - lo < 1.0
+    assert bootstrap(x, seed=3) == (lo, hi)
+
+
+def test_bands():
+    assert band_label(17, [0, 18, 30, 45, 60]) == "0-17"
+    assert band_label(30, [0, 18, 30, 45, 60]) == "30-44"
+    assert band_label(75, [0, 18, 30, 45, 60]) == "60+"
+    rows = add_bands([{"age": "5"}, {"age": "40"}], "age", [0, 18, 30, 45, 60])
+    assert [r["age_band"] for r in rows] == ["0-17", "30-44"]
+    with pytest.raises(InputError, match="non-numeric"):
+        add_bands([{"age": "old"}], "age", [0, 18])
+
+
+def _attribute_rows():
+    rows = []
+    for i in range(100):  # group a: 90% right, group b: 70% right
+        rows.append({"g": "a", "label": "m", "pred": "m" if i < 90 else "f", "age": 30, "age_pred": 32})
+        rows.append({"g": "b", "label": "m", "pred": "m" if i < 70 else "f", "age": 30, "age_pred": 36})
+    return rows
+
+
+def test_attribute_accuracy_and_ratio():
+    report = audit_attribute(_attribute_rows(), "label", "pred", ["g"], "accuracy")
+    (a,) = report.audits
+    assert a.overall.value == pytest.approx(0.8)
+    assert a.worst.group == "b" and a.best.group == "a"
+    assert a.ratio == pytest.approx(0.3 / 0.1)  # error rates
+    assert a.worst.low < 0.7 < a.worst.high
+
+
+def test_attribute_mae():
+    report = audit_attribute(_attribute_rows(), "age", "age_pred", ["g"], "mae")
+    (a,) = report.audits
+    assert a.best.value == pytest.approx(2.0) and a.worst.value == pytest.approx(6.0)
+    assert a.ratio == pytest.approx(3.0)
+
+
+def test_verification_rates():
+    rows = []
+    for i in range(50):
+        rows.append({"g": "x", "same": "1", "score": 0.9 if i < 45 else 0.1})  # FNMR 10%
+        rows.append({"g": "x", "same": "0", "score": 0.9 if i < 1 else 0.1})  # FMR 2%
+        rows.append({"g": "y", "same": "1", "score": 0.9})
+        rows.append({"g": "y", "same": "0", "score": 0.9 if i < 5 else 0.1})  # FMR 10%
+    report = audit_verification(rows, "score", "same", ["g"], threshold=0.5)
+    fmr, fnmr = report.audits
+    assert fmr.metric == "fmr" and {g.group: g.value for g in fmr.groups} == {"x": 0.02, "y": 0.1}
+    assert fnmr.metric == "fnmr" and {g.group: g.value for g in fnmr.groups} == {"x": 0.1, "y": 0.0}
+    assert fmr.ratio == pytest.approx(5.0) and fnmr.ratio == float("inf")
+    # distances: lower is the same person
+    dist = audit_verification(rows, "score", "same", ["g"], threshold=0.5, higher_is_same=False)
+    assert dist.audits[0].overall.value == pytest.approx(1 - 0.06)
+
+
+def test_bad_input():
+    with pytest.raises(InputError, match="missing column"):
+        audit_attribute(_attribute_rows(), "label", "nope", ["g"])
+    with pytest.raises(InputError, match="metric"):
+        audit_attribute(_attribute_rows(), "label", "pred", ["g"], "f1")
+    with pytest.raises(InputError, match="yes/no"):
+        audit_verification([{"g": "a", "same": "maybe", "score": 1}], "score", "same", ["g"], 0.5)
+
+
+def test_report_files(tmp_path):
+    report = audit_attribute(_attribute_rows(), "label", "pred", ["g"], "accuracy", title="Toy")
+    paths = write_report(report, tmp_path, intro="toy data")
+    md = paths["markdown"].read_text()
+    assert "# Toy" in md and "worst / best" in md and "charts/report_accuracy_g.png" in md
+    assert paths["charts"][0].stat().st_size > 1000
+    assert json.loads(paths["json"].read_text())["audits"][0]["worst"] == "b"
+    assert "<img" in paths["html"].read_text()
