@@ -225,7 +225,7 @@ def _const(c: _Converter, node: dict, inputs: list) -> Value:
     tensor = node.get("attr", {}).get("value", {}).get("tensor", {})
     dtype = _TF_DTYPES.get(tensor.get("dtype", ""), np.float32)
     shape = [int(d.get("size", 0)) for d in tensor.get("tensorShape", {}).get("dim", [])]
-    if int(np.prod(shape)) == 0 if shape else False:
+    if shape and int(np.prod(shape)) == 0:  # an empty tensor carries no weights
         return c.builder.constant(np.zeros(shape, dtype))
     raise ConversionError(f"Const node {name!r} has no value in the weights manifest")
 
@@ -307,26 +307,24 @@ def _conv_common(c: _Converter, node: dict, inputs: list, depthwise: bool) -> Va
     if padding == "EXPLICIT":
         p = np.asarray(explicit).reshape(4, 2)
         pads = (p[1, 0], p[2, 0], p[1, 1], p[2, 1])
+    # Fused ops: BiasAdd (1 argument) or FusedBatchNorm (4), then at most one activation,
+    # whose own argument (PReLU's alpha) follows.
     fused = _attr(node, "fused_ops", []) if node["op"] not in ("Conv2D", "DepthwiseConv2dNative") else []
     args = [c.value(i) for i in inputs[2:]]
     bias = None
     if fused and fused[0] == "BiasAdd":
         bias = _arg_const(args, 0, node)
-        fused = fused[1:]
+        fused, args = fused[1:], args[1:]
     elif fused and fused[0] == "FusedBatchNorm":
         scale, offset, mean, var = (_arg_const(args, i, node) for i in range(4))
-        k = scale / np.sqrt(var + _attr(node, "epsilon", 1e-3))
+        k = scale / np.sqrt(var + np.float32(_attr(node, "epsilon", 1e-3)))
         weight = weight * k.reshape(-1, 1, 1, 1).astype(np.float32)
         bias = offset - mean * k
-        fused = fused[1:]
-        args = args[4:]
-    else:
-        args = args[1:] if bias is not None else args
-    x = c.value(inputs[0])
+        fused, args = fused[1:], args[4:]
     group = kernel.shape[2] if depthwise else 1
-    out = c.builder.conv(x, weight, bias, node["name"], strides=strides[1:3], dilations=dilations[1:3],
-                         padding=padding, pads=pads, group=group)
-    return _fused_activation(c, node, out, fused, args[1:] if bias is not None and node["op"] != "x" else args)
+    out = c.builder.conv(c.value(inputs[0]), weight, bias, node["name"], strides=strides[1:3],
+                         dilations=dilations[1:3], padding=padding, pads=pads, group=group)
+    return _fused_activation(c, node, out, fused, args)
 
 
 def _arg_const(args: list[Value], index: int, node: dict) -> np.ndarray:

@@ -89,3 +89,46 @@ def test_truncated_weights_are_a_conversion_error(tmp_path):
     src = _write_model(tmp_path, nodes, [{"name": "a", "shape": [4], "dtype": "float32"}], b"\0" * 8)
     with pytest.raises(ConversionError, match="runs past the end"):
         tfjs.convert(src, tmp_path / "out.onnx")
+
+
+def test_fused_batch_norm_prelu_conv_then_channel_pad_and_mean(tmp_path):
+    """A small graph through the channels-first path, checked against numpy."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(1, 1, 3, 5)).astype(np.float32)
+    scale, offset, mean = (rng.normal(size=5).astype(np.float32) for _ in range(3))
+    var = rng.uniform(0.5, 2.0, size=5).astype(np.float32)
+    alpha = rng.uniform(0.1, 0.3, size=(1, 1, 5)).astype(np.float32)
+    paddings = np.array([[0, 0], [0, 0], [0, 0], [0, 3]], np.int32)
+    axes = np.array([1, 2], np.int32)
+    arrays = {"w": w, "scale": scale, "offset": offset, "mean": mean, "var": var, "alpha": alpha,
+              "paddings": paddings, "axes": axes}
+    weights = [{"name": k, "shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()]
+    blob = b"".join(v.tobytes() for v in arrays.values())
+
+    def attr_s(text: str) -> dict:
+        import base64
+
+        return {"s": base64.b64encode(text.encode()).decode()}
+
+    x_node = dict(_INPUT, attr={"shape": {"shape": {"dim": [{"size": "-1"}, {"size": "4"}, {"size": "4"},
+                                                            {"size": "3"}]}}, "dtype": {"type": "DT_FLOAT"}})
+    fused_ops = {"list": {"s": [attr_s("FusedBatchNorm")["s"], attr_s("Prelu")["s"]]}}
+    nodes = [x_node, *({"name": k, "op": "Const"} for k in arrays),
+             {"name": "conv", "op": "_FusedConv2D", "input": ["x", "w", "scale", "offset", "mean", "var", "alpha"],
+              "attr": {"strides": {"list": {"i": ["1", "1", "1", "1"]}}, "padding": attr_s("SAME"),
+                       "fused_ops": fused_ops, "epsilon": {"f": 0.001}, "num_args": {"i": "5"}}},
+             {"name": "pad", "op": "Pad", "input": ["conv", "paddings"]},
+             {"name": "out", "op": "Mean", "input": ["pad", "axes"], "attr": {"keep_dims": {"b": False}}}]
+    src = _write_model(tmp_path, nodes, weights, blob)
+    tfjs.convert(src, tmp_path / "out.onnx")
+    session = ort.InferenceSession(str(tmp_path / "out.onnx"), providers=["CPUExecutionProvider"])
+    x = rng.normal(size=(2, 4, 4, 3)).astype(np.float32)
+    (got,) = session.run(None, {"x": x})
+
+    y = np.einsum("nhwc,cd->nhwd", x, w[0, 0])
+    y = (y - mean) * scale / np.sqrt(var + 0.001) + offset
+    y = np.where(y > 0, y, alpha * y)
+    want = np.concatenate([y.mean(axis=(1, 2)), np.zeros((2, 3), np.float32)], axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
