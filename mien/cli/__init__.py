@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "mien.cli.detect",
     "mien.cli.anonymize",
     "mien.cli.recognition",
+    "mien.cli.analyze",
 )
 
 

@@ -1,0 +1,153 @@
+"""``mien analyze``: landmarks, pose, age, gender, expression, quality; ``mien audit``: fairness."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+from .common import build_detector, detector_options, echo_json, expand_images, progress
+
+
+def _key_values(items: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"{what} must look like NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@click.command("analyze")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per image.")
+@click.option("--draw", "draw_to", type=click.Path(path_type=Path), help="Write an annotated image (a folder for several inputs).")
+@click.option("--landmarks", type=click.Choice(["face-mesh", "dlib68", "none"]), default="face-mesh", show_default=True,
+              help="Dense landmarks; dlib68 is NOT for commercial use and gives no pose.")
+@click.option("--attributes", default="age,gender,expression", show_default=True,
+              help="Comma-separated: age, gender, expression (or 'none'). No race is predicted.")
+@click.option("--iris", is_flag=True, help="Add iris points (5 per eye).")
+@click.option("--quality", is_flag=True, help="Quality checks for enrolment (needs the face mesh).")
+@click.option("--icao", is_flag=True, help="Use the stricter ICAO-style quality thresholds.")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Change a quality threshold, e.g. --set max_yaw=5.")
+@click.option("--liveness", is_flag=True, help="EXPERIMENTAL antispoof + liveness scores (weak; see docs/analysis.md).")
+@click.option("--mesh", "with_mesh", is_flag=True, help="Include mesh (and iris) points in the JSON.")
+@detector_options
+def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landmarks: str, attributes: str, iris: bool,
+            quality: bool, icao: bool, settings: tuple[str, ...], liveness: bool, with_mesh: bool, detector: str,
+            threshold: float | None, min_face: float, tile: int | None) -> None:
+    """Analyse the faces in IMAGES: landmarks, head pose, age, gender, expression."""
+    from ..analyze import Analyzer, draw_analysis, labels
+    from ..image import load_image, save_image
+    from ..quality import QualityThresholds, thresholds_from_dict
+
+    paths = expand_images(images)
+    if not paths:
+        raise InputError("no images found in the given paths")
+    tasks = [] if attributes.strip().lower() == "none" else [a.strip() for a in attributes.split(",") if a.strip()]
+    quality = quality or icao or bool(settings)
+    thresholds = thresholds_from_dict(_key_values(settings, "--set"), QualityThresholds.icao() if icao else None)
+    analyzer = Analyzer(build_detector(detector, threshold, min_face, tile), None if landmarks == "none" else landmarks,
+                        tasks, iris=iris, quality=quality, liveness=liveness, thresholds=thresholds)
+    results, failures = [], 0
+    for path in progress(paths, "analyze"):
+        try:
+            pixels = load_image(path)
+            result = analyzer.analyze(pixels)
+        except InputError as exc:  # a bad image: report it and go on; model errors stop the run
+            failures += 1
+            results.append({"image": str(path), "error": str(exc)})
+            click.echo(f"mien: error: {exc}", err=True)
+            continue
+        results.append({"image": str(path), "detector": analyzer.detector.name, **result.to_dict(with_mesh)})
+        if draw_to is not None:
+            target = draw_to / f"{path.stem}_analysis.png" if len(paths) > 1 or draw_to.is_dir() else draw_to
+            save_image(draw_analysis(pixels, result), target)
+        if not as_json:
+            click.echo(f"{path}: {len(result)} face{'s' if len(result) != 1 else ''}")
+            for box, res in zip(result.faces.boxes, result.results):
+                line = f"  box={[round(float(v), 1) for v in box]} {labels(res)}"
+                if res.pose is not None:
+                    line += f" yaw={res.pose.yaw:.0f} pitch={res.pose.pitch:.0f} roll={res.pose.roll:.0f}"
+                if res.quality is not None and not res.quality.passed:
+                    line += f" quality-failed={','.join(res.quality.failed)}"
+                if res.liveness is not None:
+                    line += " live(experimental)=" + "/".join(f"{v.real:.2f}" for v in res.liveness.values())
+                click.echo(line)
+    if as_json:
+        echo_json(results)
+    if failures:
+        raise click.exceptions.Exit(2)
+
+
+@click.command("audit")
+@click.argument("labels_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--group", "groups", multiple=True, required=True, help="Group column (repeat for several).")
+@click.option("--label", help="Ground-truth column (attribute audits).")
+@click.option("--pred", help="Prediction column (attribute audits); see --run.")
+@click.option("--metric", type=click.Choice(["accuracy", "mae"]), help="accuracy for classes, mae for ages (default: guessed from --run).")
+@click.option("--run", "run_task", type=click.Choice(["age", "gender", "expression"]),
+              help="Predict with mien's model first (images from --image-col under --root).")
+@click.option("--image-col", default="path", show_default=True)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Folder the image paths are relative to (default: the CSV's).")
+@click.option("--limit", type=int, help="Use only every k-th row so that about this many remain.")
+@click.option("--score", help="Score column (verification audits).")
+@click.option("--same", help="Same-person column, 1/0 or true/false (verification audits).")
+@click.option("--threshold", type=float, help="Fixed decision threshold (verification audits).")
+@click.option("--distance", is_flag=True, help="Scores are distances: lower means the same person.")
+@click.option("--band", "bands", multiple=True, metavar="COL=E1,E2,...", help="Cut a numeric column into bands, e.g. age=0,18,30,45,60 (adds age_band).")
+@click.option("--min-group", type=int, default=1, show_default=True, help="Leave out groups with fewer rows.")
+@click.option("--title", default=None)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write report.md/.html/.json and charts here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON instead of markdown.")
+def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: str | None, metric: str | None,
+          run_task: str | None, image_col: str, root: Path | None, limit: int | None, score: str | None,
+          same: str | None, threshold: float | None, distance: bool, bands: tuple[str, ...], min_group: int,
+          title: str | None, out_dir: Path | None, as_json: bool) -> None:
+    """Fairness audit of LABELS_CSV by group: accuracy/MAE, or FMR/FNMR at a fixed threshold."""
+    import json
+
+    from ..audit import add_bands, audit_attribute, audit_verification, read_csv, to_markdown, write_report
+
+    rows = read_csv(labels_csv)
+    if limit and len(rows) > limit:
+        rows = rows[:: max(1, len(rows) // limit)][:limit]
+    for spec in bands:
+        col, _, edges = spec.partition("=")
+        try:
+            rows = add_bands(rows, col.strip(), [float(e) for e in edges.split(",") if e.strip()])
+        except ValueError:
+            raise InputError(f"--band must look like COL=E1,E2,..., got {spec!r}") from None
+    verification = score is not None or same is not None
+    if verification:
+        if score is None or same is None or threshold is None:
+            raise InputError("a verification audit needs --score, --same and --threshold")
+        report = audit_verification(rows, score, same, groups, threshold, not distance,
+                                    title or f"Verification audit of {labels_csv.name}", min_group)
+    else:
+        if run_task:
+            from ..audit.run import predict_rows
+
+            rows = predict_rows(rows, [run_task], image_col, root or labels_csv.parent, progress=lambda r: progress(list(r), "predict"))
+            pred = pred or f"pred_{run_task}"
+            label = label or run_task
+            metric = metric or ("mae" if run_task == "age" else "accuracy")
+        if label is None or pred is None:
+            raise InputError("an attribute audit needs --label and --pred (or --run TASK)")
+        report = audit_attribute(rows, label, pred, groups, metric or "accuracy",
+                                 title or f"Audit of {pred} against {label} in {labels_csv.name}", min_group)
+    if out_dir is not None:
+        paths = write_report(report, out_dir)
+        click.echo(f"wrote {paths['markdown']}, {paths['html']}, {paths['json']}", err=True)
+        if run_task:
+            with open(out_dir / "predictions.csv", "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else to_markdown(report))
+
+
+COMMANDS = [analyze, audit]
