@@ -7,10 +7,9 @@ No TensorFlow is needed at pull time or run time.
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 
-from ..errors import ConversionError
+from .._lazy import resolve
 
 CONVERTERS: dict[str, str] = {
     "tfjs": "mien.convert.tfjs:convert",
@@ -21,8 +20,4 @@ CONVERTERS: dict[str, str] = {
 
 
 def convert_file(kind: str, src: Path, dst: Path) -> None:
-    try:
-        module, func = CONVERTERS[kind].split(":")
-    except KeyError:
-        raise ConversionError(f"no converter for {kind!r}; known: {', '.join(CONVERTERS)}") from None
-    getattr(import_module(module), func)(Path(src), Path(dst))
+    resolve(CONVERTERS, kind, "converter")(Path(src), Path(dst))

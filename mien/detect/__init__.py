@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
-from ..errors import UnknownModelError
+from .._lazy import resolve
 from .base import Detector, DetectorInfo, nms
 
 # name -> "module:Class"; imported only when asked for, so importing mien loads nothing.
@@ -19,12 +18,7 @@ DEFAULT_DETECTOR = "centerface"
 
 
 def detector_class(name: str) -> type[Detector]:
-    try:
-        target = DETECTORS[name]
-    except KeyError:
-        raise UnknownModelError(name, list(DETECTORS), kind="detector") from None
-    module, cls = target.split(":")
-    return getattr(import_module(module), cls)
+    return resolve(DETECTORS, name, "detector")
 
 
 def get_detector(name: str = DEFAULT_DETECTOR, **options: Any) -> Detector:
