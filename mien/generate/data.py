@@ -35,7 +35,7 @@ def parse_age_band(text: str) -> int:
         return AGE_BANDS.index(value)
     if value.endswith("s") and value[:-1].isdigit():
         value = value[:-1]
-    if value.isdigit():
+    if value.isdigit() and int(value) <= 120:
         return age_band_index(int(value))
     raise InputError(f"unknown age band {text!r}; use one of {', '.join(AGE_BANDS)} or an age in years")
 

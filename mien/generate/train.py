@@ -174,6 +174,29 @@ def export_onnx(g: Generator, path: Path) -> None:
         dynamic_axes={"z": {0: "n"}, "age": {0: "n"}, "gender": {0: "n"}, "image": {0: "n"}},
         opset_version=17, dynamo=False,
     )
+    _store_weights_fp16(path)
+
+
+def _store_weights_fp16(path: Path) -> None:
+    """Keep float weights as float16 in the file (half the size) with a Cast back to float32."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or np.prod(init.dims) < 256:
+            continue
+        arr = numpy_helper.to_array(init).astype(np.float16)
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(arr, name + "_fp16"))
+        casts.append(helper.make_node("Cast", [name + "_fp16"], [name], to=TensorProto.FLOAT))
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def main(argv: list[str] | None = None) -> None:
