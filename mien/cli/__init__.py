@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "mien.cli.anonymize",
     "mien.cli.recognition",
     "mien.cli.analyze",
+    "mien.cli.generate",
 )
 
 
