@@ -41,10 +41,10 @@ def test_tiling_finds_faces_that_a_downscaled_pass_misses(group_photo):
     import cv2
 
     small = cv2.resize(group_photo, (320, 222), interpolation=cv2.INTER_AREA)
-    canvas = np.full((2400, 3200, 3), 90, np.uint8)
-    canvas[1000:1222, 1400:1720] = small
-    plain = get_detector("centerface", max_side=800).detect(canvas)
-    tiled = get_detector("centerface", max_side=800, tile=640).detect(canvas)
+    canvas = np.full((1440, 1920, 3), 90, np.uint8)
+    canvas[600:822, 800:1120] = small
+    plain = get_detector("centerface", max_side=640).detect(canvas)
+    tiled = get_detector("centerface", max_side=640, tile=640).detect(canvas)
     assert len(tiled) >= 5 and len(tiled) > len(plain)
 
 
