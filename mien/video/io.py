@@ -130,13 +130,25 @@ def transcode(
         vin.thread_type = "AUTO"
         ain = inp.streams.audio[0] if inp.streams.audio else None
         dst.parent.mkdir(parents=True, exist_ok=True)
-        out = _open(dst, "w")
+        # Written under a temporary name and renamed when complete: a failure leaves no half file.
+        partial = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+        out = _open(partial, "w")
+        done = False
         try:
-            return _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src)
+            stats = _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src)
+            out.close()
+            os.replace(partial, dst)
+            done = True
+            return stats
         except av.FFmpegError as exc:
             raise VideoError(f"{src} -> {dst}: {type(exc).__name__}: {exc}") from exc
         finally:
-            out.close()
+            if not done:
+                try:
+                    out.close()
+                except av.FFmpegError:
+                    pass  # the original error is the one to report
+                partial.unlink(missing_ok=True)
     finally:
         inp.close()
 

@@ -119,3 +119,48 @@ def test_unsupported_output_type(tmp_path):
     write_video(src, frames(2), fps=5)
     with pytest.raises(VideoError, match="unsupported"):
         transcode(src, tmp_path / "out.gif", identity)
+
+
+def test_rotated_phone_video_is_turned_upright(tmp_path):
+    import av
+
+    src = tmp_path / "phone.mp4"
+    with av.open(str(src), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        stream.set_display_rotation(90)
+        image = np.zeros((32, 64, 3), np.uint8)
+        image[:8, :8] = 255  # a mark in the stored frame's top-left corner
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    shapes = []
+
+    def record(it):
+        for f in it:
+            shapes.append(f.shape)
+            yield f
+
+    transcode(src, tmp_path / "out.mp4", record)
+    assert shapes == [(64, 32, 3)] * 3, "process sees the frame as it is displayed"
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        first = next(c.decode(video=0))
+        assert (first.width, first.height) == (32, 64) and not first.rotation
+        assert first.to_ndarray(format="rgb24")[60, 4, 0] > 200, "displayed counter-clockwise: the mark ends bottom-left"
+
+
+def test_failure_while_processing_leaves_no_output(tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_video(src, frames(6), fps=5)
+
+    def broken(it):
+        for i, f in enumerate(it):
+            if i == 3:
+                raise RuntimeError("detector exploded")
+            yield f
+
+    with pytest.raises(RuntimeError):
+        transcode(src, dst, broken)
+    assert list(tmp_path.iterdir()) == [src]
