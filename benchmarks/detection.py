@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_root, header, markdown_table, write_outputs  # noqa: E402
+from common import REPO, data_root, header, markdown_table, write_outputs  # noqa: E402
 
 from mien.detect import get_detector  # noqa: E402
 from mien.detect.base import iou_matrix  # noqa: E402
@@ -60,14 +60,18 @@ def match(dets: np.ndarray, scores: np.ndarray, gts: np.ndarray, ignore: np.ndar
     return labels, hit
 
 
-def average_precision(scores: np.ndarray, labels: np.ndarray, n_positive: int) -> float:
+def pr_curve(scores: np.ndarray, labels: np.ndarray, n_positive: int) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall as the score threshold falls, ignored detections left out."""
     keep = labels >= 0
     scores, labels = scores[keep], labels[keep]
     order = np.argsort(-scores)
     tp = np.cumsum(labels[order] == 1)
     fp = np.cumsum(labels[order] == 0)
-    recall = tp / max(n_positive, 1)
-    precision = tp / np.maximum(tp + fp, 1)
+    return tp / np.maximum(tp + fp, 1), tp / max(n_positive, 1)
+
+
+def average_precision(scores: np.ndarray, labels: np.ndarray, n_positive: int) -> float:
+    precision, recall = pr_curve(scores, labels, n_positive)
     # All-point interpolation (VOC 2010+).
     mrec = np.concatenate([[0], recall, [recall[-1] if len(recall) else 0]])
     mpre = np.concatenate([[1], precision, [0]])
@@ -109,8 +113,11 @@ def evaluate(name: str, annotations: dict, root: Path, default_threshold: float 
             recall_hits[size] += int((hit & sel).sum())
     ap_all = average_precision(np.concatenate(per_all["scores"]), np.concatenate(per_all["labels"]), n_all)
     ap_20 = average_precision(np.concatenate(per_20["scores"]), np.concatenate(per_20["labels"]), n_20)
+    precision, recall = pr_curve(np.concatenate(per_20["scores"]), np.concatenate(per_20["labels"]), n_20)
+    step = max(1, len(recall) // 400)
     speed = timing_640(name)
     return {
+        "pr_h20": {"precision": precision[::step].round(4).tolist(), "recall": recall[::step].round(4).tolist()},
         "detector": name,
         "images": len(annotations),
         "faces": n_all,
@@ -157,7 +164,31 @@ def main() -> None:
         [r["detector"], r["ap50_all"], r["ap50_h20"], r["recall_h20"], r["recall_h50"], r["median_ms_native"], r["median_ms_640x480"]]
         for r in rows
     ])
+    plot_pr(rows, REPO / "docs" / "benchmarks" / "detection_pr.png")
+    for r in rows:
+        r.pop("pr_h20")
     write_outputs("detection", result, table)
+
+
+def plot_pr(rows: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
+    for r in rows:
+        ax.plot(r["pr_h20"]["recall"], r["pr_h20"]["precision"], label=f"{r['detector']} (AP {r['ap50_h20']:.3f})")
+    ax.set_xlabel("recall (faces >= 20 px)")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    ax.set_title("WIDER FACE val subset, IoU 0.5")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out)
 
 
 if __name__ == "__main__":
