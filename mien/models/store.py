@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,9 @@ def install_file(spec: ModelSpec, produced: Path, source_sha256: str) -> Path:
     """
     root = mien_home() / "models"
     root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(root, spec.name)
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=root))
+    staging.chmod(0o755)
     try:
         shutil.copyfile(produced, staging / spec.filename)
         manifest = {
@@ -143,6 +146,14 @@ def install_file(spec: ModelSpec, produced: Path, source_sha256: str) -> Path:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return model_dir(spec.name) / spec.filename
+
+
+def _remove_stale_staging(root: Path, name: str, age_s: float = 600.0) -> None:
+    """Delete staging folders a killed install left behind (hidden, so never seen as installed)."""
+    now = time.time()
+    for leftover in root.glob(f".{name}-*"):
+        if leftover.is_dir() and now - leftover.stat().st_mtime > age_s:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def remove(name: str) -> bool:

@@ -58,6 +58,23 @@ def test_install_verify_and_detect_corruption(home, tiny_spec):
         store.model_path("tiny-test")
 
 
+def test_a_killed_install_leaves_nothing_that_looks_installed(home, tiny_spec):
+    import os
+
+    spec, src = tiny_spec
+    # What a kill between copy and rename leaves: a hidden staging folder with a partial file.
+    staging = home / "models" / ".tiny-test-abc123"
+    staging.mkdir(parents=True)
+    (staging / "tiny.bin").write_bytes(b"wei")
+    assert not store.is_installed("tiny-test")
+    with pytest.raises(ModelNotInstalledError):
+        store.model_path("tiny-test")
+    old = staging.stat().st_mtime - 3600
+    os.utime(staging, (old, old))
+    store.install_file(spec, src, spec.sha256)
+    assert not staging.exists() and store.model_path("tiny-test").read_bytes() == src.read_bytes()
+
+
 def test_offline_forbids_fetch(home, monkeypatch):
     monkeypatch.setenv("MIEN_OFFLINE", "1")
     with pytest.raises(FetchError, match="MIEN_OFFLINE"):
