@@ -1,0 +1,421 @@
+"""How good are mien's generated faces, and how robust is the provenance watermark?
+
+    nice -n 19 python benchmarks/generation.py [--n 500] [--heldout 1000] [--part all|prep] [--cache DIR]
+
+Everything is measured against the held-out tenth of UTKFace that training never saw
+(``mien.generate.data``). Real faces go through the same path as generated ones:
+64x64 (box filter from UTKFace's 128x128), bicubic to 256x256; generated faces are
+mien's finished output (64 px network output upscaled to 256 px, watermarked).
+
+* Frechet distance between dlib face embeddings (128-D, ``dlib-resnet``) of generated
+  and held-out real faces, and k-NN precision / recall (Kynkaenniemi et al. 2019, k=3);
+  the same for an eigenface baseline (per-condition mean + Gaussian sampling of the top
+  PCA components of the training pixels) and, as a floor, for real training faces.
+* Share of images where mien's default detector finds exactly one face.
+* Condition accuracy: dlib-gender agrees with the requested gender; dlib-age's estimate
+  falls in the requested age band (exact, and within one band); the same models on the
+  real held-out faces with their true labels give the ceiling.
+* Memorisation: for each generated face the nearest training face by dlib distance;
+  share closer than 0.6 (dlib's same-person threshold). Embedding all 17k training faces
+  costs too much CPU here, so the candidates are a fixed random 2,000 plus, for each
+  generated face, its 3 nearest training faces in pixel PCA space (near-copies).
+  Held-out real faces give the reference (UTKFace repeats people across files).
+* Generation speed (images/s on CPU): raw 64 px batch, and finished 256 px (upscale + mark).
+* Watermark: bit accuracy and detection after JPEG 75, resize to half, a 10% crop and all
+  three; false positives on every LFW image. ``--part prep`` computes and caches
+  everything that does not depend on the generator (held-out, training, LFW).
+
+Conditions for generated and baseline faces are drawn with the held-out set's
+(age band, gender) frequencies, so the sets are comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import data_root, header, markdown_table, write_outputs  # noqa: E402
+
+from mien.generate.data import AGE_BANDS, GENDERS, age_band_index, load_pixels, load_records  # noqa: E402
+
+SIZE = 256
+SAME_PERSON = 0.6
+SEED = 2026
+
+
+# ---------------------------------------------------------------- embeddings and faces
+
+
+def to_output_size(faces64: np.ndarray) -> np.ndarray:
+    from mien.generate.gan import upscale
+
+    return upscale(faces64, SIZE)
+
+
+def analyse(images: np.ndarray, label: str, attributes: bool = False) -> dict[str, np.ndarray]:
+    """Detector face count, dlib embedding of the largest face (NaN if none), optional age/gender."""
+    from mien.attributes import get_attribute_model
+    from mien.detect import get_detector
+    from mien.embed import get_embedder
+    from mien.types import Faces
+
+    detector = get_detector()
+    embedder = get_embedder("dlib-resnet")
+    age_model = get_attribute_model("age") if attributes else None
+    gender_model = get_attribute_model("gender") if attributes else None
+    n = len(images)
+    counts = np.zeros(n, np.int32)
+    emb = np.full((n, 128), np.nan, np.float32)
+    age = np.full(n, np.nan)
+    female = np.full(n, np.nan)
+    t0 = time.time()
+    for i, img in enumerate(images):
+        faces = detector(img)
+        counts[i] = len(faces)
+        if not len(faces):
+            continue
+        areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
+        one = faces[[int(np.argmax(areas))]]
+        emb[i] = embedder.embed(embedder.align(img, one)).vectors[0]
+        if attributes:
+            age[i] = age_model(img, one)[0].value
+            female[i] = gender_model.probabilities(img, one)[0][0]
+        if (i + 1) % 200 == 0:
+            print(f"  {label}: {i + 1}/{n} ({(time.time() - t0) / (i + 1) * 1000:.0f} ms/img)", file=sys.stderr, flush=True)
+    return {"counts": counts, "emb": emb, "age": age, "female": female}
+
+
+def cached(cache: Path, name: str, make) -> dict[str, np.ndarray]:
+    path = cache / f"{name}.npz"
+    if path.is_file():
+        return dict(np.load(path))
+    out = make()
+    np.savez(path, **out)
+    return out
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def frechet(a: np.ndarray, b: np.ndarray) -> float:
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # tr(sqrt(S1 S2)) = sum of sqrt of the (real, non-negative) eigenvalues of S1 S2
+    eig = np.linalg.eigvals(s1 @ s2)
+    tr_sqrt = np.sqrt(np.clip(eig.real, 0, None)).sum()
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+
+
+def _dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T
+    return np.sqrt(np.clip(d, 0, None))
+
+
+def knn_precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    def radii(x):
+        d = _dists(x, x)
+        return np.sort(d, axis=1)[:, k]  # index 0 is the point itself
+
+    r_real, r_fake = radii(real), radii(fake)
+    d = _dists(fake, real)
+    precision = float((d <= r_real[None]).any(1).mean())
+    recall = float((d.T <= r_fake[None]).any(1).mean())
+    return precision, recall
+
+
+def quality_row(name: str, emb: np.ndarray, real: np.ndarray) -> dict:
+    ok = emb[~np.isnan(emb).any(1)]
+    p, r = knn_precision_recall(real, ok)
+    return {"set": name, "embedded": int(len(ok)), "frechet": round(frechet(ok, real), 4), "precision": round(p, 3), "recall": round(r, 3)}
+
+
+# ---------------------------------------------------------------- sets
+
+
+def condition_draw(held: list, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    idx = rng.integers(0, len(held), n)
+    return np.array([held[i].band for i in idx]), np.array([held[i].gender for i in idx])
+
+
+def eigenface_samples(train64: np.ndarray, bands: np.ndarray, genders: np.ndarray, train_b, train_g, rng, k: int = 64) -> np.ndarray:
+    """Per-condition mean face + Gaussian sampling of the top-k PCA components (fit on training pixels)."""
+    x = train64.reshape(len(train64), -1).astype(np.float32)
+    sub = x[rng.choice(len(x), min(6000, len(x)), replace=False)]
+    mean = sub.mean(0)
+    _, s, vt = np.linalg.svd(sub - mean, full_matrices=False)
+    comps, std = vt[:k], s[:k] / np.sqrt(len(sub) - 1)
+    out = np.empty((len(bands), x.shape[1]), np.float32)
+    for i, (b, g) in enumerate(zip(bands, genders)):
+        sel = (train_b == b) & (train_g == g)
+        cmean = x[sel].mean(0) if sel.sum() >= 10 else mean
+        out[i] = cmean + (rng.standard_normal(k) * std) @ comps
+    return np.clip(out, 0, 255).astype(np.uint8).reshape(-1, 64, 64, 3)
+
+
+def train_embeddings(cache: Path, indices: np.ndarray, name: str) -> dict[str, np.ndarray]:
+    """Embeddings of the training faces at ``indices`` (into load_records("train")), cached."""
+    def make():
+        recs = load_records("train")
+        out = {"counts": [], "emb": []}
+        for i in range(0, len(indices), 500):
+            part = analyse(to_output_size(load_pixels([recs[j] for j in indices[i:i + 500]])), f"{name} {i}")
+            out["counts"].append(part["counts"])
+            out["emb"].append(part["emb"])
+        return {"index": np.asarray(indices), **{k: np.concatenate(v) for k, v in out.items()}}
+
+    return cached(cache, name, make)
+
+
+def random_train_indices(n_train: int, n: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(SEED + 1).choice(n_train, min(n, n_train), replace=False))
+
+
+def heldout_subset(n: int) -> list:
+    held = load_records("heldout")
+    idx = np.sort(np.random.default_rng(SEED + 2).choice(len(held), min(n, len(held)), replace=False))
+    return [held[i] for i in idx]
+
+
+def pixel_neighbours(train64: np.ndarray, fake64: np.ndarray, k: int = 3, dims: int = 64) -> np.ndarray:
+    """Indices of the k nearest training faces of each generated face in pixel PCA space."""
+    x = train64.reshape(len(train64), -1).astype(np.float32)
+    sub = x[np.random.default_rng(SEED + 3).choice(len(x), min(4000, len(x)), replace=False)]
+    mean = sub.mean(0)
+    vt = np.linalg.svd(sub - mean, full_matrices=False)[2][:dims]
+    tp = (x - mean) @ vt.T
+    fp = (fake64.reshape(len(fake64), -1).astype(np.float32) - mean) @ vt.T
+    return np.unique(np.argsort(_dists(fp, tp), axis=1)[:, :k])
+
+
+# ---------------------------------------------------------------- watermark
+
+
+def _jpeg(img, q=75):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=q)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def _half(img):
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(img).resize((img.shape[1] // 2, img.shape[0] // 2), Image.BILINEAR))
+
+
+def _crop(img, frac=0.10, rng=None):
+    """Remove ``frac`` of each dimension, split randomly between the two sides."""
+    h, w = img.shape[:2]
+    rng = rng or np.random.default_rng(0)
+    top, left = rng.integers(0, int(h * frac) + 1), rng.integers(0, int(w * frac) + 1)
+    return img[top:top + h - int(h * frac), left:left + w - int(w * frac)]
+
+
+ATTACKS = {
+    "none": lambda x, r: x,
+    "jpeg75": lambda x, r: _jpeg(x),
+    "resize0.5": lambda x, r: _half(x),
+    "crop10%": lambda x, r: _crop(x, rng=r),
+    "crop+resize+jpeg": lambda x, r: _jpeg(_half(_crop(x, rng=r))),
+}
+
+
+def watermark_robustness(finished: np.ndarray) -> list[dict]:
+    from mien.provenance import detect_watermark
+    from mien.provenance.watermark import payload_bits
+
+    truth = payload_bits(1)
+    rows = []
+    for name, attack in ATTACKS.items():
+        rng = np.random.default_rng(SEED)
+        res = [detect_watermark(attack(img, rng)) for img in finished]
+        acc = np.mean([np.mean(r.bits == truth) for r in res])
+        rows.append({"attack": name, "images": len(res), "bit_accuracy": round(float(acc), 5),
+                     "detected": round(float(np.mean([r.detected for r in res])), 4),
+                     "operation_correct": round(float(np.mean([r.operation_code == 1 for r in res])), 4),
+                     "min_score": round(float(min(r.score for r in res)), 2)})
+    return rows
+
+
+def lfw_false_positives(cache: Path) -> dict:
+    path = cache / "lfw_fp.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    import csv
+
+    from mien.image import load_image
+    from mien.provenance import detect_watermark
+    from mien.provenance.watermark import SYNC_THRESHOLD
+
+    root = data_root() / "lfw"
+    paths = [row["path"] for row in csv.DictReader(open(root / "identities.csv"))]
+    scores, detected, min_err = [], 0, 32
+    t0 = time.time()
+    for i, rel in enumerate(paths):
+        r = detect_watermark(load_image(root / rel))
+        scores.append(r.score)
+        detected += r.detected
+        min_err = min(min_err, r.bit_errors)
+        if (i + 1) % 500 == 0:
+            print(f"  lfw {i + 1}/{len(paths)}", file=sys.stderr, flush=True)
+    s = np.array(scores)
+    out = {"images": len(paths), "detected": int(detected), "false_positive_rate": detected / len(paths),
+           "threshold": SYNC_THRESHOLD, "max_score": round(float(s.max()), 2),
+           "p99_score": round(float(np.percentile(s, 99)), 2), "median_score": round(float(np.median(s)), 2),
+           "min_bit_errors": int(min_err), "ms_per_image": round((time.time() - t0) / len(paths) * 1000, 1)}
+    path.write_text(json.dumps(out, indent=2))
+    return out
+
+
+# ---------------------------------------------------------------- main
+
+
+def speed(gen, repeats: int = 5) -> dict:
+    from mien.generate.gan import finish
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((64, 128)).astype(np.float32)
+    a, g = rng.integers(0, 8, 64), rng.integers(0, 2, 64)
+    gen.raw(z, a, g)  # warm-up
+    raw = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        gen.raw(z, a, g)
+        raw.append(time.perf_counter() - t)
+    faces = gen.raw(z[:8], a[:8], g[:8])
+    fin = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        finish(faces, SIZE)
+        fin.append(time.perf_counter() - t)
+    return {"raw64_batch64_images_per_s": round(64 / float(np.median(raw)), 1),
+            "finished256_images_per_s": round(8 / float(np.median(fin)), 2),
+            "repeats": repeats}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=500, help="generated (and baseline) faces")
+    p.add_argument("--heldout", type=int, default=1000, help="held-out real faces (fixed random subset)")
+    p.add_argument("--train-random", type=int, default=2000,
+                   help="training faces embedded for memorisation, plus each generated face's 3 pixel-space neighbours")
+    p.add_argument("--part", choices=["all", "prep"], default="all",
+                   help="prep: cache what does not depend on the generator (LFW, held-out and training embeddings)")
+    p.add_argument("--cache", type=Path, default=Path("/tmp/mien_gen_bench"))
+    p.add_argument("--truncation", type=float, default=1.0)
+    args = p.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    held = heldout_subset(args.heldout)
+    train_recs = load_records("train")
+    real = cached(args.cache, f"heldout{len(held)}", lambda: analyse(to_output_size(load_pixels(held)), "held-out", attributes=True))
+    train_rand = train_embeddings(args.cache, random_train_indices(len(train_recs), args.train_random), f"train_random{args.train_random}")
+    lfw = lfw_false_positives(args.cache)
+    if args.part == "prep":
+        return
+    real_emb = real["emb"][~np.isnan(real["emb"]).any(1)]
+
+    from mien.generate.gan import FaceGenerator, finish
+    from mien.models.store import model_path, sha256_file
+
+    rng = np.random.default_rng(SEED)
+
+    gen = FaceGenerator()
+    weights = sha256_file(model_path("gan64"))[:16]
+    bands, genders = condition_draw(held, args.n, rng)
+    samples = gen.sample(args.n, bands, genders, seed=SEED, truncation=args.truncation)
+    finished = np.stack(finish(samples.images, SIZE))
+    fake = analyse(finished, "generated", attributes=True)
+
+    train_b = np.array([r.band for r in train_recs])
+    train_g = np.array([r.gender for r in train_recs])
+    train64 = load_pixels(train_recs)
+    eig = eigenface_samples(train64, bands, genders, train_b, train_g, rng)
+    base = analyse(to_output_size(eig), "eigenface")
+    near_idx = np.setdiff1d(pixel_neighbours(train64, samples.images), train_rand["index"])
+    train_near = train_embeddings(args.cache, near_idx, f"train_near_{weights}_{args.n}")
+    train = {k: np.concatenate([train_rand[k], train_near[k]]) for k in ("index", "counts", "emb")}
+    train_ok = ~np.isnan(train["emb"]).any(1)
+    rand_ok = np.flatnonzero(~np.isnan(train_rand["emb"]).any(1))
+    ref_idx = rng.choice(rand_ok, min(args.n, len(rand_ok)), replace=False)
+
+    quality = [
+        quality_row("mien GAN", fake["emb"], real_emb),
+        quality_row("eigenface baseline", base["emb"], real_emb),
+        quality_row("real training faces (floor)", train_rand["emb"][ref_idx], real_emb),
+    ]
+    one_face = {
+        "generated": round(float(np.mean(fake["counts"] == 1)), 4),
+        "eigenface": round(float(np.mean(base["counts"] == 1)), 4),
+        "held-out real": round(float(np.mean(real["counts"] == 1)), 4),
+    }
+
+    # condition accuracy (faces the detector found)
+    def cond_acc(age, female, want_band, want_gender):
+        ok = ~np.isnan(age)
+        pred_band = np.array([age_band_index(max(0, a)) for a in age[ok]])
+        return {"faces": int(ok.sum()),
+                "gender": round(float(np.mean((female[ok] > 0.5) == (want_gender[ok] == GENDERS.index("female")))), 4),
+                "age_band_exact": round(float(np.mean(pred_band == want_band[ok])), 4),
+                "age_band_within_1": round(float(np.mean(np.abs(pred_band - want_band[ok]) <= 1)), 4),
+                "age_mae_years_to_band_centre": round(float(np.mean(np.abs(age[ok] - (want_band[ok] * 10 + 5)))), 2)}
+
+    held_b = np.array([r.band for r in held])
+    held_g = np.array([r.gender for r in held])
+    condition = {"generated (requested condition)": cond_acc(fake["age"], fake["female"], bands, genders),
+                 "held-out real (true label; model ceiling)": cond_acc(real["age"], real["female"], held_b, held_g)}
+    per_gender = {GENDERS[g]: cond_acc(fake["age"][genders == g], fake["female"][genders == g], bands[genders == g], genders[genders == g])["gender"] for g in (0, 1)}
+
+    # memorisation
+    tr = train["emb"][train_ok]
+
+    def nearest(e):
+        ok = e[~np.isnan(e).any(1)]
+        return np.concatenate([_dists(ok[i:i + 256], tr).min(1) for i in range(0, len(ok), 256)])
+
+    near_fake, near_real = nearest(fake["emb"]), nearest(real["emb"])
+    memo = {"training_faces_embedded": int(len(tr)), "random_training_faces": int(len(train_rand["index"])),
+            "pixel_neighbour_training_faces": int(len(near_idx)), "threshold": SAME_PERSON,
+            "generated_share_below": round(float(np.mean(near_fake < SAME_PERSON)), 4),
+            "generated_median_nearest": round(float(np.median(near_fake)), 3),
+            "generated_min_nearest": round(float(near_fake.min()), 3),
+            "heldout_real_share_below": round(float(np.mean(near_real < SAME_PERSON)), 4),
+            "heldout_real_median_nearest": round(float(np.median(near_real)), 3)}
+
+    wm = watermark_robustness(finished[:200])
+    spd = speed(gen)
+
+    result = {"meta": {**header(), "weights_sha256_16": weights, "n_generated": args.n, "truncation": args.truncation,
+                       "heldout_faces": len(held), "heldout_embedded": int(len(real_emb)),
+                       "heldout_total": len(load_records("heldout"))},
+              "quality": quality, "exactly_one_face": one_face, "condition_accuracy": condition,
+              "gender_accuracy_by_requested_gender": per_gender, "memorisation": memo,
+              "watermark": wm, "lfw_false_positives": lfw, "speed": spd}
+    table = "\n\n".join([
+        markdown_table(["set", "faces embedded", "Frechet (dlib)", "precision", "recall"],
+                       [[q["set"], q["embedded"], q["frechet"], q["precision"], q["recall"]] for q in quality]),
+        markdown_table(["exactly one face", "share"], [[k, v] for k, v in one_face.items()]),
+        markdown_table(["condition accuracy", "faces", "gender", "age band", "age band +-1"],
+                       [[k, v["faces"], v["gender"], v["age_band_exact"], v["age_band_within_1"]] for k, v in condition.items()]),
+        markdown_table(["memorisation", "share nearest training face < 0.6", "median nearest"],
+                       [["generated", memo["generated_share_below"], memo["generated_median_nearest"]],
+                        ["held-out real", memo["heldout_real_share_below"], memo["heldout_real_median_nearest"]]]),
+        markdown_table(["watermark attack", "images", "bit accuracy", "detected", "min score"],
+                       [[w["attack"], w["images"], w["bit_accuracy"], w["detected"], w["min_score"]] for w in wm]),
+        markdown_table(["LFW images", "false positives", "max score", "threshold"],
+                       [[lfw["images"], lfw["detected"], lfw["max_score"], lfw["threshold"]]]),
+        markdown_table(["speed", "images/s"], [["raw 64 px, batch 64", spd["raw64_batch64_images_per_s"]],
+                                               ["finished 256 px (upscale + watermark)", spd["finished256_images_per_s"]]]),
+    ])
+    write_outputs("generation", result, table)
+
+
+if __name__ == "__main__":
+    main()

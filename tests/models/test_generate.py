@@ -1,0 +1,113 @@
+"""mien's bundled face GAN on onnxruntime: determinism, conditions, provenance, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mien.errors import InputError
+from mien.generate.data import AGE_BANDS, GENDERS, parse_age_band
+from mien.generate.gan import FaceGenerator, finish, grid, latents, slerp
+from mien.models.registry import get_spec
+from mien.models.store import model_path
+from mien.provenance import check, detect_watermark
+
+
+@pytest.fixture(scope="module")
+def gen() -> FaceGenerator:
+    return FaceGenerator(threads=1)
+
+
+def test_spec_says_research_only_and_file_is_small():
+    spec = get_spec("gan64")
+    assert spec.task == "generation" and not spec.commercial
+    assert "non-commercial" in spec.license
+    path = model_path("gan64")  # verifies the SHA-256
+    assert path.stat().st_size == spec.size_bytes < 6_000_000
+
+
+def test_seeded_samples_are_reproducible(gen):
+    a = gen.sample(4, "30-39", "female", seed=7)
+    b = gen.sample(4, "30-39", "female", seed=7)
+    c = gen.sample(4, "30-39", "female", seed=8)
+    assert a.images.shape == (4, 64, 64, 3) and a.images.dtype == np.uint8
+    assert np.array_equal(a.images, b.images)
+    assert not np.array_equal(a.images, c.images)
+    assert list(a.age_bands) == [AGE_BANDS.index("30-39")] * 4 and list(a.genders) == [GENDERS.index("female")] * 4
+    assert a.labels()[0] == "female 30-39"
+    assert a.images.std() > 20  # not a flat image
+
+
+def test_conditions_change_the_face(gen):
+    z = latents(2, seed=3)
+    young = gen.raw(z, np.array([0, 0]), np.array([1, 1])).astype(float)
+    old = gen.raw(z, np.array([7, 7]), np.array([1, 1])).astype(float)
+    male = gen.raw(z, np.array([0, 0]), np.array([0, 0])).astype(float)
+    assert np.abs(young - old).mean() > 3
+    assert np.abs(young - male).mean() > 1
+
+
+def test_truncation_and_interpolation(gen):
+    z = latents(256, seed=1, truncation=0.5)
+    assert np.abs(z).max() <= 1.0 + 1e-6
+    frames = gen.interpolate(1, 2, frames=5, age="20-29", gender="male")
+    assert frames.shape == (5, 64, 64, 3)
+    ends = gen.sample(1, "20-29", "male", seed=1).images[0]
+    assert np.abs(frames[0].astype(int) - ends).max() <= 1
+    mid = slerp(np.ones(4), -np.ones(4) + 0.1, 0.5)
+    assert mid.shape == (4,)
+
+
+@pytest.mark.parametrize("kwargs,match", [({"age": "200"}, "age band"), ({"gender": "x"}, "gender"),
+                                          ({"truncation": 0}, "truncation"), ({"n": 0}, "at least 1")])
+def test_bad_conditions(gen, kwargs, match):
+    args = {"n": 2, **kwargs}
+    with pytest.raises(InputError, match=match):
+        gen.sample(args.pop("n"), **args)
+
+
+def test_age_band_parsing():
+    assert parse_age_band("30-39") == parse_age_band("35") == parse_age_band("30s") == 3
+    assert parse_age_band("70+") == parse_age_band("95") == 7
+
+
+def test_finished_faces_carry_the_mark(gen):
+    faces = gen.sample(2, seed=5).images
+    out = finish(faces)
+    assert out[0].shape == (256, 256, 3)
+    result = detect_watermark(out[1])
+    assert result.detected and result.operation_code == 1
+    assert grid(faces, cols=2).shape == (64, 128, 3)
+    with pytest.raises(InputError, match="at least 128"):
+        finish(faces, 64)
+
+
+def test_cli_generate_grid_single_and_gif(tmp_path, capsys):
+    from mien.cli import main
+
+    out = tmp_path / "grid.png"
+    assert main(["generate", "-n", "4", "--age", "30-39", "--gender", "female", "--seed", "7",
+                 "--truncation", "0.7", "-o", str(out), "--sidecar"]) == 0
+    assert Image.open(out).size == (512, 512)
+    report = check(out)
+    assert report.watermark.detected and report.operation == "generate"
+    assert report.record.model == "gan64" and report.record.params["seed"] == 7
+    assert "non-commercial" in report.record.licence
+    assert json.loads((tmp_path / "grid.png.provenance.json").read_text())["operation"] == "generate"
+
+    capsys.readouterr()
+    assert main(["generate", "-n", "2", "--seed", "1", "--separate", "-o", str(tmp_path / "face.jpg"), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert [w["path"] for w in written] == [str(tmp_path / "face_000.jpg"), str(tmp_path / "face_001.jpg")]
+    assert check(tmp_path / "face_001.jpg").watermark.detected
+
+    gif = tmp_path / "morph.gif"
+    assert main(["generate", "--seed", "1", "--interpolate", "2", "--frames", "4", "-o", str(gif)]) == 0
+    with Image.open(gif) as im:
+        assert im.n_frames == 6  # there and back
+    assert check(gif).record.params["seed_b"] == 2
+    assert main(["generate", "--seed", "1", "--interpolate", "2", "-o", str(tmp_path / "x.png")]) != 0
+    assert main(["generate", "--age", "abc", "-o", str(tmp_path / "y.png")]) == 2
