@@ -1,7 +1,7 @@
 """Anonymise photos: in memory (``anonymize_image``) and as files (``anonymize_files``).
 
 Files keep their format (JPEG with the source's quantisation tables, so quality is kept;
-PNG, WebP, TIFF, BMP), their colour profile and the harmless part of their EXIF. Metadata
+PNG, WebP, TIFF, BMP, GIF; animated images are refused rather than cut to one frame), their colour profile and the harmless part of their EXIF. Metadata
 is copied by an allow-list, so anything not on it goes: GPS, maker notes (which may hold
 face-detection data and serial numbers), serial numbers, owner and artist names, user
 comments, subject areas, XMP and IPTC (which may name the people in the photo) and the
@@ -28,7 +28,7 @@ from .detection import anonymize_detector
 from .exempt import Exemption, check_exempt
 from .methods import DEFAULT_METHOD, get_method
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 
 # EXIF tags copied to the output (everything else is dropped).
 _KEEP_IFD0 = {
@@ -128,6 +128,9 @@ def encode_like(image: np.ndarray, source: Any, keep_exif: bool = True) -> tuple
     from PIL import Image, JpegImagePlugin
 
     fmt = source.format or "PNG"
+    if getattr(source, "n_frames", 1) > 1:
+        raise ImageError(f"{getattr(source, 'filename', '') or 'image'}: animated images ({source.n_frames} frames) "
+                         "are not supported; convert to a video first")
     out = Image.fromarray(image)
     if source.mode in ("L", "I;16", "I", "F"):
         out = out.convert("L")
@@ -156,8 +159,10 @@ def encode_like(image: np.ndarray, source: Any, keep_exif: bool = True) -> tuple
             options["quality"] = 92
     elif fmt == "WEBP":
         options.update(lossless=bool(source.info.get("lossless", False)), quality=92)
+    elif fmt == "GIF":
+        out = out.convert("RGB").quantize(256)
     elif fmt not in ("PNG", "TIFF", "BMP"):
-        fmt = "PNG"  # GIF and others: a lossless format that keeps what was anonymised
+        raise ImageError(f"cannot write {fmt} images; convert to PNG or JPEG first")
     buffer = io.BytesIO()
     out.save(buffer, format=fmt, **options)
     return buffer.getvalue(), fmt

@@ -19,7 +19,7 @@ from ..errors import MienError
 @click.option("--method", type=click.Choice(["blur", "pixelate", "fill", "ellipse"]), default="blur", show_default=True)
 @click.option("--detector", default=None, help="Detector name (default: centerface).")
 @click.option("--threshold", type=float, default=None,
-              help="Detector score threshold (default: recall-first, 0.2 for centerface).")
+              help="Detector score threshold (default: recall-first, 0.1 for centerface).")
 @click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
               help="Video: run the detector on every k-th frame, track in between.")
 @click.option("--keep", type=click.IntRange(min=0), default=None,

@@ -73,6 +73,17 @@ def test_format_and_mode_are_kept(tmp_path, mode, fmt):
         assert np.array_equal(np.asarray(out)[:, :, 3], np.asarray(src_img)[:, :, 3]), "alpha is kept"
 
 
+def test_animated_images_are_refused_and_gif_stays_gif(tmp_path):
+    frames = [Image.new("RGB", (20, 20), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "still.gif")
+    with Image.open(tmp_path / "anim.gif") as src, pytest.raises(ImageError, match="animated"):
+        encode_like(np.zeros((20, 20, 3), np.uint8), src)
+    with Image.open(tmp_path / "still.gif") as src:
+        data, fmt = encode_like(np.zeros((20, 20, 3), np.uint8), src)
+    assert fmt == "GIF" and Image.open(io.BytesIO(data)).format == "GIF"
+
+
 def test_plan_mirrors_folders_and_refuses_to_overwrite(tmp_path):
     (tmp_path / "in" / "a" / "b").mkdir(parents=True)
     for name in ("a/one.jpg", "a/b/two.PNG", "a/b/clip.mp4", "a/notes.txt", "a/.hidden.jpg"):
