@@ -34,7 +34,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 _VIDEO_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}  # default: libx264
 # Audio codecs each container accepts as a stream copy.
 _AUDIO_COPY = {
-    ".mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"},
+    ".mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus"},
     ".m4v": {"aac", "mp3", "ac3", "eac3", "alac"},
     ".mov": {"aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le", "pcm_f32le"},
     ".webm": {"opus", "vorbis"},
