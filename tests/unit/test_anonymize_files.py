@@ -58,6 +58,12 @@ def test_encoded_jpeg_keeps_quality_tables_profile_and_no_gps(tmp_path):
     assert b"BODY-123456" not in data and b"Jane" not in data and b"maker note" not in data
 
 
+def test_strip_exif_drops_it_all(tmp_path):
+    with Image.open(photo_with_metadata(tmp_path)) as src:
+        data, _ = encode_like(np.asarray(src.convert("RGB")), src, keep_exif=False)
+    assert not len(Image.open(io.BytesIO(data)).getexif()) and b"Canon" not in data
+
+
 @pytest.mark.parametrize("mode,fmt", [("L", "PNG"), ("RGBA", "PNG"), ("RGB", "WEBP"), ("RGB", "TIFF"), ("RGB", "BMP")])
 def test_format_and_mode_are_kept(tmp_path, mode, fmt):
     rng = np.random.default_rng(2)
