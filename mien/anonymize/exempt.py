@@ -98,8 +98,10 @@ class EmbeddingExemption:
         model = embedder if isinstance(embedder, Embedder) else get_embedder(embedder)
         det = detector if isinstance(detector, Detector) else get_detector(*([detector] if detector else []))
         if threshold is None:
-            from ..match.calibration import load_calibration
-
+            try:
+                from ..match.calibration import load_calibration
+            except ImportError:
+                raise InputError("no calibrated threshold is available in this install; pass threshold=") from None
             threshold = load_calibration(model.model_id).threshold_for(fmr)
 
         def embed(image: np.ndarray, faces: Faces) -> np.ndarray:

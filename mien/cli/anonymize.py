@@ -26,11 +26,16 @@ from ..errors import MienError
               help="Video: keep hiding a lost face for this many frames (default: max(15, 2 x every)).")
 @click.option("--mask-failed/--no-mask-failed", default=True, show_default=True,
               help="Video: hide a whole frame the detector fails on (else stop with an error).")
+@click.option("--consent", "consent_photos", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Photo of a person who agreed to appear (one face; repeat for more): their face stays visible.")
+@click.option("--consent-embedder", default="dlib-resnet", show_default=True, help="Embedder for --consent.")
+@click.option("--consent-threshold", type=float, default=None,
+              help="Distance under which a face is a consenting person (default: calibrated at FMR 1e-4).")
 @click.option("--strip-exif", is_flag=True, help="Drop all EXIF, not just GPS and identifying tags.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report: faces masked per file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
-def anonymize(inputs, out_dir, in_place, method, detector, threshold, every, keep, mask_failed, strip_exif, as_json,
-              progress) -> None:
+def anonymize(inputs, out_dir, in_place, method, detector, threshold, every, keep, mask_failed, consent_photos,
+              consent_embedder, consent_threshold, strip_exif, as_json, progress) -> None:
     """Hide every face in images and videos (files or folders, searched recursively).
 
     Images keep their format and harmless EXIF; GPS, serial numbers, names, XMP/IPTC and
@@ -50,16 +55,21 @@ def anonymize(inputs, out_dir, in_place, method, detector, threshold, every, kee
     options = {} if threshold is None else {"score_threshold": threshold}
     det = anonymize_detector(detector, **options)
     hider = get_method(method)
+    exemption = None
+    if consent_photos:
+        from ..anonymize.exempt import EmbeddingExemption
+
+        exemption = EmbeddingExemption.from_embedder(consent_photos, consent_embedder, detector, consent_threshold)
     reports: list[dict] = []
     failed: list[MienError] = []
     for job in tqdm(jobs, unit="file", disable=not progress or len(jobs) < 2):
         try:
             if job.kind == "image":
-                report = anonymize_file(job.src, job.dst, hider, det, keep_exif=not strip_exif).to_dict()
+                report = anonymize_file(job.src, job.dst, hider, det, exemption, keep_exif=not strip_exif).to_dict()
                 line = f"{job.src} -> {job.dst}: {report['masked']} face(s) hidden"
             else:
                 report = anonymize_video(job.src, job.dst, hider, det, every=every, keep=keep, mask_failed=mask_failed,
-                                         progress=progress).to_dict()
+                                         exemption=exemption, progress=progress).to_dict()
                 line = (f"{job.src} -> {job.dst}: {report['frames']} frames, {report['tracks']} face track(s), "
                         f"audio {report['audio']}")
                 if report["frames_masked_whole"]:

@@ -109,3 +109,15 @@ def test_consenting_person_stays_visible_and_a_stranger_does_not(data_dir):
 def test_reference_photo_must_show_one_person(group_photo):
     with pytest.raises(MultipleFacesError):
         EmbeddingExemption.from_embedder([group_photo], "dlib-resnet", threshold=0.5)
+
+
+def test_cli_consent_keeps_the_enrolled_face_visible(data_dir, tmp_path):
+    lfw_dir = data_dir / "lfw" / "images"
+    scene = cv2.resize(np.hstack([lfw(data_dir, "Abdullah_Gul_0007.jpg"), lfw(data_dir, "Aaron_Peirsol_0001.jpg")]),
+                       None, fx=2, fy=2)
+    Image.fromarray(scene).save(tmp_path / "scene.png")
+    run = subprocess.run([sys.executable, "-m", "mien", "anonymize", str(tmp_path / "scene.png"), "-o", str(tmp_path / "out"),
+                          "--consent", str(lfw_dir / "Abdullah_Gul_0001.jpg"), "--consent", str(lfw_dir / "Abdullah_Gul_0006.jpg"),
+                          "--consent-threshold", "0.5", "--json"], capture_output=True, text=True, check=True)
+    faces = sorted(json.loads(run.stdout)["faces"], key=lambda f: f["box"][0])
+    assert [f["masked"] for f in faces] == [False, True]
