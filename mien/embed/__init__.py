@@ -15,6 +15,8 @@ from .base import Embedder, EmbedderInfo, Embeddings, paired_distances, pairwise
 # name -> "module:Class"; imported only when asked for, so importing mien loads nothing.
 EMBEDDERS: dict[str, str] = {
     "dlib-resnet": "mien.embed.dlib_resnet:DlibResNet",
+    "faceres": "mien.embed.faceres:FaceRes",
+    "mobileface": "mien.embed.mobileface:MobileFace",
 }
 
 DEFAULT_EMBEDDER = "dlib-resnet"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..errors import InputError
 from ..models.runtime import dlib_shape_predictor, onnx_session
 from ..types import AlignedFaces, Faces
 from .base import Embedder, EmbedderInfo
@@ -84,11 +85,19 @@ class DlibResNet(Embedder):
         description="dlib ResNet-29 face descriptor (CC0), as ONNX; dlib's chip (5-point predictor, padding 0.25)",
     )
 
-    def __init__(self, batch_size: int = 32, flip: bool = False, threads: int | None = None) -> None:
+    def __init__(self, batch_size: int = 32, flip: bool = False, threads: int | None = None,
+                 aligner: str = "shape5") -> None:
+        """``aligner``: "shape5" (dlib's predictor and chip, the default) or "landmarks"
+        (the detector's 5 points warped onto mien's ``dlib150`` template)."""
         super().__init__(batch_size, flip)
+        if aligner not in ("shape5", "landmarks"):
+            raise InputError(f"aligner must be 'shape5' or 'landmarks', got {aligner!r}")
+        self.aligner = aligner
         self._session = onnx_session("dlib-resnet-onnx", threads)
 
     def align(self, image: np.ndarray, faces: Faces) -> AlignedFaces:
+        if self.aligner == "landmarks":
+            return super().align(image, faces)
         return dlib_chips(image, faces)
 
     def _forward(self, crops: np.ndarray) -> np.ndarray:

@@ -1,0 +1,174 @@
+"""``mien embed``, ``mien verify`` and ``mien calibrate``: face recognition from the command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import click
+
+from ..embed import DEFAULT_EMBEDDER, EMBEDDERS
+from ..errors import InputError
+from .common import build_detector, detector_options, echo_json
+
+_model_option = click.option("--model", type=click.Choice(sorted(EMBEDDERS)), default=DEFAULT_EMBEDDER, show_default=True,
+                             help="Embedding model.")
+_flip_option = click.option("--flip", is_flag=True, help="Horizontal-flip test-time augmentation (own calibration).")
+_largest_option = click.option("--largest", is_flag=True, help="Use the largest face when an image has several.")
+
+
+def _embedder(model: str, flip: bool):
+    from ..embed import get_embedder
+
+    return get_embedder(model, flip=flip)
+
+
+@click.command("embed")
+@click.argument("image")
+@_model_option
+@_flip_option
+@click.option("--all-faces", is_flag=True, help="Embed every face found instead of exactly one.")
+@_largest_option
+@detector_options
+def embed(image: str, model: str, flip: bool, all_faces: bool, largest: bool, detector: str, threshold: float | None,
+          min_face: float, tile: int | None) -> None:
+    """Print the face embedding(s) of IMAGE as JSON."""
+    from ..image import load_image
+    from ..match import embed_image
+    from ..match.faces import detect_with_fallback
+
+    emb = _embedder(model, flip)
+    det = build_detector(detector, threshold, min_face, tile)
+    if all_faces:
+        pixels = load_image(image)
+        faces, _ = detect_with_fallback(pixels, det)
+        vectors = emb.embed_faces(pixels, faces)
+        found = faces.to_list()
+    else:
+        vectors = embed_image(image, emb, det, largest=largest, source=image)
+        found = None
+    out = {"image": image, "model": vectors.model, "metric": vectors.metric, "dim": vectors.dim}
+    if found is None:
+        out["embedding"] = vectors.to_list()[0]
+    else:
+        out["faces"] = [{**face, "embedding": vec} for face, vec in zip(found, vectors.to_list())]
+    echo_json([out])
+
+
+@click.command("verify")
+@click.argument("image_a")
+@click.argument("image_b")
+@click.option("--fmr", type=float, default=1e-3, show_default=True, help="Target false-match rate of the threshold.")
+@click.option("--distance-threshold", "distance_threshold", type=float, default=None,
+              help="Accept when the distance is at most this, instead of a threshold for --fmr.")
+@click.option("--calibration", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Calibration file (default: yours from `mien calibrate`, else the LFW one mien ships).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_model_option
+@_flip_option
+@_largest_option
+@detector_options
+def verify(image_a: str, image_b: str, fmr: float, distance_threshold: float | None, calibration: str | None,
+           as_json: bool, model: str, flip: bool, largest: bool, detector: str, threshold: float | None,
+           min_face: float, tile: int | None) -> None:
+    """Are the faces in IMAGE_A and IMAGE_B the same person?"""
+    from ..match import verify_images
+
+    result = verify_images(image_a, image_b, fmr=fmr, embedder=_embedder(model, flip),
+                           detector=build_detector(detector, threshold, min_face, tile), largest=largest,
+                           threshold=distance_threshold, calibration=calibration)
+    if as_json:
+        echo_json([{"image_a": image_a, "image_b": image_b, **result.to_dict()}])
+    else:
+        verdict = "same person" if result.same else "different people"
+        click.echo(f"{verdict}: distance {result.distance:.4f} {'<=' if result.same else '>'} threshold "
+                   f"{result.threshold:.4f} (estimated FMR {result.fmr:.1e}; {result.model}; {result.calibration})")
+
+
+@click.command("calibrate")
+@click.argument("pairs_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder the CSV's image paths are relative to (default: the CSV's folder).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the calibration (default: $MIEN_HOME/calibration/MODEL.json, used by later calls).")
+@click.option("--fmr", type=float, default=1e-3, show_default=True, help="Operating point to report.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_model_option
+@_flip_option
+@_largest_option
+@detector_options
+def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, as_json: bool, model: str, flip: bool,
+              largest: bool, detector: str, threshold: float | None, min_face: float, tile: int | None) -> None:
+    """Refit verification thresholds on your labelled pairs.
+
+    PAIRS_CSV has columns path1,path2,same (same: 1 or 0; other columns are ignored).
+    Prints ROC summary (EER, TAR at FAR) and the chosen operating point, and writes a
+    calibration file that `mien verify` uses from then on.
+    """
+    from ..match.calibration import calibrate_pairs, save_calibration, tar_at_far
+    from ..match.verify import embed_image
+
+    rows = _read_pairs(pairs_csv)
+    base = root or pairs_csv.parent
+    emb = _embedder(model, flip)
+    det = build_detector(detector, threshold, min_face, tile)
+    cache: dict[str, object] = {}
+
+    def vector(rel: str):
+        if rel not in cache:
+            path = Path(rel) if Path(rel).is_absolute() else base / rel
+            cache[rel] = embed_image(str(path), emb, det, largest=largest, source=str(path))
+        return cache[rel]
+
+    import numpy as np
+
+    from .common import progress
+
+    dist, same = [], []
+    for a, b, s in progress(rows, "calibrate"):
+        dist.append(float(vector(a).distances(vector(b))[0, 0]))
+        same.append(s)
+    dist_arr, same_arr = np.asarray(dist), np.asarray(same, bool)
+    cal = calibrate_pairs(dist_arr, same_arr, emb.model_id, emb.info.metric, f"{pairs_csv.name}: {len(rows)} labelled pairs")
+    thr = cal.threshold_for(fmr) if fmr * cal.impostor_pairs >= 1 else None
+    target = save_calibration(cal, out)
+    report = {
+        "model": cal.model, "pairs": len(rows), "genuine": cal.genuine_pairs, "impostor": cal.impostor_pairs,
+        "eer": round(cal.eer, 5), "eer_threshold": round(cal.eer_threshold, 5),
+        "tar_at_far": {k: round(tar_at_far(dist_arr, same_arr, f), 5) for k, f in (("1e-2", 1e-2), ("1e-3", 1e-3), ("1e-4", 1e-4))
+                       if f * cal.impostor_pairs >= 1},
+        "operating_point": {"fmr": fmr, "threshold": None if thr is None else round(thr, 5)},
+        "thresholds": cal.thresholds, "written": str(target),
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"{cal.model}: {len(rows)} pairs ({cal.genuine_pairs} same, {cal.impostor_pairs} different)")
+    click.echo(f"  EER {100 * cal.eer:.2f}% at distance {cal.eer_threshold:.4f}")
+    for key, value in report["tar_at_far"].items():
+        click.echo(f"  TAR {100 * value:.2f}% at FAR {key}")
+    if thr is None:
+        click.echo(f"  FMR {fmr:g} needs at least {int(np.ceil(1 / fmr))} different-person pairs; "
+                   f"you gave {cal.impostor_pairs}: thresholds only for {', '.join(cal.thresholds) or 'none'}")
+    else:
+        click.echo(f"  operating point: FMR {fmr:g} -> accept when distance <= {thr:.4f}")
+    click.echo(f"  wrote {target}")
+
+
+def _read_pairs(path: Path) -> list[tuple[str, str, int]]:
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"path1", "path2", "same"} - set(reader.fieldnames or [])
+            if missing:
+                raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}; need path1,path2,same")
+            rows = [(r["path1"], r["path2"], int(str(r["same"]).strip() in {"1", "true", "True", "yes"})) for r in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read pairs file {path}: {exc}") from exc
+    if not rows:
+        raise InputError(f"{path} has no pairs")
+    return rows
+
+
+COMMANDS = [embed, verify, calibrate]

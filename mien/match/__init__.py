@@ -1,0 +1,12 @@
+"""Comparing faces: 1:1 verification at calibrated thresholds, calibration, score fusion."""
+
+from __future__ import annotations
+
+from .calibration import Calibration, load_calibration, save_calibration
+from .faces import detect_with_fallback, one_face
+from .verify import DEFAULT_FMR, Verification, embed_image, verify, verify_images
+
+__all__ = [
+    "DEFAULT_FMR", "Calibration", "Verification", "detect_with_fallback", "embed_image", "load_calibration",
+    "one_face", "save_calibration", "verify", "verify_images",
+]

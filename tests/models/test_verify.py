@@ -1,0 +1,92 @@
+"""1:1 verification on real photos: the library call, its errors, and the three CLI commands."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mien.errors import MultipleFacesError, NoFaceError
+from mien.match import embed_image, verify_images
+from mien.models.store import model_path
+
+
+def lfw(data_dir, name):
+    return str(data_dir / "lfw" / "images" / f"{name}.jpg")
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "mien", *args], capture_output=True, text=True)
+
+
+def test_same_person_and_different_people(data_dir):
+    same = verify_images(lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Abel_Pacheco_0004"), fmr=1e-2)
+    assert same.same and same.model == "dlib-resnet" and same.target_fmr == 1e-2
+    assert same.distance <= same.threshold and 5e-3 < same.fmr < 2e-2
+    other = verify_images(lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Akhmed_Zakayev_0001"), fmr=1e-2)
+    assert not other.same and other.distance > other.threshold
+    strict = verify_images(lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Abel_Pacheco_0004"), fmr=1e-4)
+    assert strict.threshold < same.threshold and "LFW" in strict.calibration
+
+
+def test_no_face_names_the_image():
+    blank = np.full((240, 320, 3), 127, np.uint8)
+    with pytest.raises(NoFaceError, match="blank.png"):
+        embed_image(blank, source="blank.png")
+
+
+def test_several_faces_is_an_error_unless_largest(group_photo):
+    with pytest.raises(MultipleFacesError, match="6 faces found in group.jpg.*largest"):
+        embed_image(group_photo, source="group.jpg")
+    emb = embed_image(group_photo, largest=True)
+    assert emb.vectors.shape == (1, 128)
+
+
+def test_cli_embed_and_verify_json(data_dir):
+    a, b = lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Abel_Pacheco_0004")
+    out = run("embed", a)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["model"] == "dlib-resnet" and len(doc["embedding"]) == 128
+    out = run("verify", a, b, "--fmr", "1e-3", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["same"] is True and doc["target_fmr"] == 1e-3 and doc["image_a"] == a
+    assert {"distance", "similarity", "threshold", "fmr", "model", "calibration"} <= set(doc)
+
+
+def test_cli_verify_several_faces_is_a_one_line_error(group_photo, data_dir):
+    out = run("verify", str(model_path("sample-group")), lfw(data_dir, "Abel_Pacheco_0001"))
+    assert out.returncode == 2 and out.stderr.startswith("mien: error: 6 faces found") and "--largest" in out.stderr
+    out = run("verify", str(model_path("sample-group")), lfw(data_dir, "Abel_Pacheco_0001"), "--largest")
+    assert out.returncode == 0 and "different people" in out.stdout
+
+
+def test_cli_calibrate_writes_a_file_verify_uses(tmp_path, data_dir):
+    with open(data_dir / "lfw" / "pairs.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["fold"] == "3"]
+    picked = [r for r in rows if r["same"] == "1"][:12] + [r for r in rows if r["same"] == "0"][:28]
+    pairs = tmp_path / "pairs.csv"
+    with open(pairs, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path1", "path2", "same"])
+        for r in picked:
+            w.writerow([r["path1"], r["path2"], r["same"]])
+    target = tmp_path / "mine.json"
+    out = run("calibrate", str(pairs), "--root", str(data_dir / "lfw"), "--out", str(target), "--fmr", "0.05", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["genuine"] == 12 and report["impostor"] == 28 and 0 <= report["eer"] < 0.2
+    assert report["operating_point"]["threshold"] is not None
+    saved = json.loads(target.read_text())
+    assert saved["model"] == "dlib-resnet" and saved["impostor_pairs"] == 28
+    a, b = lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Abel_Pacheco_0004")
+    out = run("verify", a, b, "--fmr", "0.05", "--calibration", str(target), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["calibration"].startswith("pairs.csv: 40 labelled pairs")
+    out = run("verify", a, b, "--fmr", "1e-4", "--calibration", str(target))
+    assert out.returncode == 2 and "outside what the dlib-resnet calibration measured" in out.stderr
