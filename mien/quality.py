@@ -16,9 +16,10 @@ Measures (all from the 468-point mesh, computed on demand):
 * pose: yaw, pitch, roll from ``mien.landmarks.pose``;
 * eyes open: lid gap / eye width (eye aspect ratio), the more closed eye;
 * mouth closed: inner-lip gap / mouth width;
-* occlusion (heuristic): colour distance (CIE Lab) between the eye and mouth regions
-  and the cheeks; dark glasses, masks and hands raise it. Expression, make-up and
-  strong shadows do too: treat it as a hint, not a verdict.
+* occlusion (heuristic): colour distance (CIE Lab) between the eye region and the
+  cheeks (dark glasses), and between the lower face (mouth, chin, cheeks) and the
+  forehead (masks, scarves, hands); the larger of the two. Make-up, beards, fringes
+  over the forehead and strong shadows raise it too: treat it as a hint, not a verdict.
 
 These are not certified ISO/IEC 29794-5 quality components; thresholds were set on
 LFW-style photos (see docs/analysis.md for the measured distributions).
@@ -44,7 +45,8 @@ LIPS_INNER = (13, 14)
 MOUTH_CORNERS = (78, 308)
 CHEEKS = (50, 280, 117, 346)
 EYE_REGION = (33, 133, 159, 145, 263, 362, 386, 374, 168)
-MOUTH_REGION = (13, 14, 78, 308, 17, 0, 61, 291)
+LOWER_FACE = (13, 14, 78, 308, 17, 0, 61, 291, 152, 175, 199, 377, 148, *CHEEKS)
+FOREHEAD = (10, 151, 109, 338, 67, 297)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class QualityThresholds:
     max_roll: float = 10.0
     min_eye_openness: float = 0.15
     max_mouth_open: float = 0.15
-    max_occlusion: float = 45.0  # Lab distance from the cheeks
+    max_occlusion: float = 36.0  # CIE Lab distance between face regions
 
     @classmethod
     def icao(cls) -> "QualityThresholds":
@@ -165,9 +167,11 @@ def face_quality(image: np.ndarray, mesh_points: np.ndarray, thresholds: Quality
     lab[..., 0] *= 100.0 / 255.0
     lab[..., 1:] -= 128.0
     local = pts[:, :2] - (x0, y0)
-    cheek = _region_lab(lab, local, CHEEKS, radius)
-    occlusion = max(float(np.linalg.norm(_region_lab(lab, local, region, radius) - cheek))
-                    for region in (EYE_REGION, MOUTH_REGION))
+    # dark glasses: eyes unlike the cheeks; masks, scarves, hands: lower face unlike the forehead
+    occlusion = max(
+        float(np.linalg.norm(_region_lab(lab, local, EYE_REGION, radius) - _region_lab(lab, local, CHEEKS, radius))),
+        float(np.linalg.norm(_region_lab(lab, local, LOWER_FACE, radius) - _region_lab(lab, local, FOREHEAD, radius))),
+    )
     checks = (
         _check("sharpness", sharp, t.min_sharpness, None, t.min_sharpness),
         _check("brightness", float(skin.mean()), t.min_brightness, t.max_brightness, 40.0),

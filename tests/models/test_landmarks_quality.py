@@ -29,3 +29,18 @@ def test_quality_reacts_to_blur_darkness_and_thresholds(group_photo):
     assert relaxed[0]["yaw"].passed
     icao = assess(group_photo, faces, QualityThresholds.icao(), mesh=mesh)
     assert all(not q.passed for q in icao)  # no face in a casual group photo meets ICAO
+
+
+def test_occlusion_flags_dark_glasses(group_photo):
+    faces = get_detector("centerface").detect(group_photo)
+    mesh = FaceMesh().predict(group_photo, faces)
+    covered = group_photo.copy()
+    for pts in mesh.points:
+        for a, b in ((33, 133), (362, 263)):
+            centre = ((pts[a, :2] + pts[b, :2]) / 2).astype(int)
+            radius = int(np.linalg.norm(pts[a, :2] - pts[b, :2]) * 0.75)
+            cv2.circle(covered, (int(centre[0]), int(centre[1])), radius, (25, 25, 30), -1)
+    clean = assess(group_photo, faces, mesh=mesh)
+    glasses = assess(covered, faces)  # the mesh is found again on the covered faces
+    assert all(g["occlusion"].value > c["occlusion"].value + 10 for g, c in zip(glasses, clean))
+    assert sum(not g["occlusion"].passed for g in glasses) >= 5
