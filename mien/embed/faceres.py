@@ -3,7 +3,7 @@
 The network was trained on loosely cropped VGGFace2 faces, not on a tight ArcFace crop:
 mien cuts a 224x224 crop with the ArcFace template shrunk by ``CROP_SCALE`` (more
 context around the face), which measured best of the crops tried on LFW folds 0-1.
-Input RGB scaled to 0-1. Licence: VGGFace2, research use only.
+Input RGB 0-255 (0-1 collapses every face to one point). Licence: VGGFace2, research use only.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .base import Embedder, EmbedderInfo
 
 SIZE = 224
 CROP_SCALE = 0.75
-INPUT_SCALE = 1 / 255
+INPUT_SCALE = 1.0
 
 
 @lru_cache(maxsize=None)

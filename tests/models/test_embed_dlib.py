@@ -94,3 +94,21 @@ def test_models_are_never_mixed(dlib_chips, embedder):
 def test_wrong_crop_size_is_a_shape_error(embedder):
     with pytest.raises(ShapeError, match="150, 150, 3"):
         embedder.embed(np.zeros((1, 112, 112, 3), np.uint8))
+
+
+def test_converter_rejects_truncated_and_foreign_files(tmp_path):
+    from mien.convert.dlib_resnet import convert, parse
+    from mien.errors import ConversionError
+
+    data = model_path("dlib-resnet").read_bytes()
+    net = parse(data)
+    assert net.chip_size == (150, 150) and [round(m, 3) for m in net.mean_rgb] == [122.782, 117.001, 104.298]
+    assert sum(layer.kind == "con" for layer in net.layers) == 29
+    with pytest.raises(ConversionError, match="ends early"):
+        parse(data[: len(data) // 2])
+    with pytest.raises(ConversionError):
+        parse(model_path("dlib-shape5").read_bytes())
+    bad = tmp_path / "bad.dat"
+    bad.write_bytes(data[:1000])
+    with pytest.raises(ConversionError):
+        convert(bad, tmp_path / "out.onnx")
