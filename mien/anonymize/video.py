@@ -12,6 +12,10 @@ Fail-secure: a face the detector stops seeing stays hidden for ``keep`` frames a
 predicted path (``FaceTracker``); a frame on which the detector raises is hidden whole
 when ``mask_failed`` is set (the default), and counted in the report.
 
+At a hard cut (consecutive frames that differ wholesale) nothing is interpolated across:
+the last frame before the cut and the first after it are detected, and the old shot's
+tracks coast in place (still hidden) without being matched to the new shot's faces.
+
 ``anonymize_video(src, dst)`` runs this over a file with PyAV, keeping audio and timing.
 """
 
@@ -23,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import cv2
 import numpy as np
 
 from ..detect import Detector
@@ -124,29 +129,56 @@ class VideoAnonymizer:
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[AnonymizedFrame]:
         held: list[tuple[int, np.ndarray, Faces]] = []  # frames waiting for the next detection
         previous: Faces | None = None  # the boxes at the last detected frame
+        thumb = None
         it = iter(frames)
         nxt = next(it, None)
-        index = 0
+        index = since_detection = 0
         while nxt is not None:
             image, nxt = nxt, next(it, None)
+            thumb, cut = _scene_cut(thumb, image)
+            if cut:
+                # Never interpolate across a cut: the scene's last frame becomes a detected frame,
+                # and the tracks of the old scene coast where they are without matching new faces.
+                if held:
+                    i, last, _ = held.pop()
+                    yield from self._detected(i, last, held, previous)
+                self.tracker.cut()
+                previous, since_detection = None, 0
             self.tracker.predict()
-            if index % self.every and nxt is not None:
+            if since_detection % self.every and nxt is not None:
                 held.append((index, image, self.tracker.boxes()))
-                index += 1
-                continue
-            found, exempt = self._detect(image)
-            if found is not None:
-                self.tracker.update(found, exempt)
-            current = self.tracker.boxes()
-            gap = len(held) + 1
-            for j, (i, held_image, predicted) in enumerate(held):
-                growth = min(BACKFILL_GROW * (gap - j - 1), self.tracker.max_grow)
-                boxes = predicted if found is None else _between(previous, current, predicted, (j + 1) / gap, growth)
-                yield self._hide(i, held_image, boxes, False, False)
-            held.clear()
-            yield self._hide(index, image, current, True, found is None)
-            previous = current
+            else:
+                previous = yield from self._detected(index, image, held, previous)
+                since_detection = 0
             index += 1
+            since_detection += 1
+
+    def _detected(self, index: int, image: np.ndarray, held: list, previous: Faces | None):
+        """Detect on ``image`` (the tracker already advanced to it), then emit the held frames and it."""
+        found, exempt = self._detect(image)
+        if found is not None:
+            self.tracker.update(found, exempt)
+        current = self.tracker.boxes()
+        gap = len(held) + 1
+        for j, (i, held_image, predicted) in enumerate(held):
+            growth = min(BACKFILL_GROW * (gap - j - 1), self.tracker.max_grow)
+            boxes = predicted if found is None else _between(previous, current, predicted, (j + 1) / gap, growth)
+            yield self._hide(i, held_image, boxes, False, False)
+        held.clear()
+        yield self._hide(index, image, current, True, found is None)
+        return current
+
+
+# A hard cut: the mean absolute difference of two consecutive 32x18 grey thumbnails above this.
+CUT_THRESHOLD = 40.0
+
+
+def _scene_cut(previous: np.ndarray | None, image: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(this frame's thumbnail, whether it starts a new shot)."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    thumb = cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
+    cut = previous is not None and float(np.abs(thumb - previous).mean()) > CUT_THRESHOLD
+    return thumb, cut
 
 
 def _between(before: Faces | None, after: Faces, predicted: Faces, t: float, new_growth: float) -> Faces:

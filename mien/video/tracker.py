@@ -61,6 +61,7 @@ class Track:
     hits: int = 1
     unseen: int = 0  # frames since the last matched detection
     exempt: bool = False
+    retired: bool = False  # from before a scene cut: kept hidden, never matched again
 
     def predicted_box(self) -> np.ndarray:
         return to_xyxy(self.mean)
@@ -114,6 +115,7 @@ class FaceTracker:
             return []
         predicted = np.stack([t.predicted_box() for t in self.tracks])
         sim = iou_matrix(predicted, boxes).astype(np.float64)
+        retired = np.array([t.retired for t in self.tracks])
         # Fallback for fast motion: the centre within half a face (plus a quarter per frame unseen,
         # as uncertainty grows) and a similar size; it scores below any real overlap.
         pc = (predicted[:, None, :2] + predicted[:, None, 2:]) / 2
@@ -126,6 +128,7 @@ class FaceTracker:
         near = (sim < self.iou_threshold) & (dist < gate) & (ratio < 2.0)
         sim = np.where(near, self.iou_threshold * (1 - dist / gate), sim)
         sim[(sim < self.iou_threshold) & ~near] = 0
+        sim[retired] = 0
         pairs = []
         while sim.size and sim.max() > 0:
             ti, di = np.unravel_index(int(np.argmax(sim)), sim.shape)
@@ -152,6 +155,13 @@ class FaceTracker:
                                          float(detections.scores[di]), unseen=0, exempt=bool(exempt[di])))
                 self._next_id += 1
         self.tracks = [t for t in self.tracks if t.unseen <= self.keep]
+
+    def cut(self) -> None:
+        """A new shot starts: existing tracks stop moving and can no longer match detections,
+        but stay (and are hidden) until ``keep`` runs out."""
+        for t in self.tracks:
+            t.mean[4:] = 0
+            t.retired = True
 
     def prune(self) -> None:
         """Drop tracks unseen for more than ``keep`` frames (``update`` does this too)."""

@@ -163,3 +163,34 @@ def test_exempt_face_stays_visible_between_detections_too():
         assert uncovered(f, [right]) == 0
         x1, y1, x2, y2 = (int(v) for v in left)
         assert np.all(f.image[y1 + 2:y2 - 2, x1 + 2:x2 - 2] == 90), f"frame {f.index}: the consenting face is visible"
+
+
+class CutScene(Scene):
+    """Shot 1 (grey 90) with one face moving right, then at ``cut`` shot 2 (grey 200) with one elsewhere."""
+
+    def __init__(self, cut=7, n=16):
+        super().__init__([], n=n)
+        self.cut = cut
+
+    def boxes(self, frame):
+        if frame < self.cut:
+            return [box_at(frame, (20, 40), (8, 0))]
+        return [box_at(frame - self.cut, (250, 100), (-3, 0))]
+
+    def frames(self):
+        for image, i in zip(super().frames(), range(self.n)):
+            if i >= self.cut:
+                image[1:] = 200
+            yield image
+
+
+def test_scene_cut_is_not_interpolated_across():
+    scene = CutScene()
+    frames = run(scene, ScriptedDetector(scene), every=4)
+    assert sum(uncovered(f, scene.boxes(f.index)) for f in frames) == 0
+    detected = [f.index for f in frames if f.detected]
+    assert 6 in detected and 7 in detected, "the frames either side of the cut are detected"
+    before = {int(t) for f in frames[:7] for t in f.faces.extras["track_id"]}
+    seen_after = {int(t) for f in frames[7:] if f.detected
+                  for t, u in zip(f.faces.extras["track_id"], f.faces.extras["unseen"]) if u == 0}
+    assert seen_after and not before & seen_after, "no track continues across the cut"
