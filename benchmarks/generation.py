@@ -18,7 +18,7 @@ mien's finished output (64 px network output upscaled to 256 px, watermarked).
 * Memorisation: for each generated face the nearest training face by dlib distance;
   share closer than 0.6 (dlib's same-person threshold). Embedding all 17k training faces
   costs too much CPU here, so the candidates are a fixed random 2,000 plus, for each
-  generated face, its 3 nearest training faces in pixel PCA space (near-copies).
+  generated face, its 2 nearest training faces in pixel PCA space (near-copies).
   Held-out real faces give the reference (UTKFace repeats people across files).
 * Generation speed (images/s on CPU): raw 64 px batch, and finished 256 px (upscale + mark).
 * Watermark: bit accuracy and detection after JPEG 75, resize to half, a 10% crop and all
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_root, header, markdown_table, write_outputs  # noqa: E402
+from common import REPO, data_root, header, markdown_table, write_outputs  # noqa: E402
 
 from mien.generate.data import AGE_BANDS, GENDERS, age_band_index, load_pixels, load_records  # noqa: E402
 
@@ -144,13 +144,22 @@ def condition_draw(held: list, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
     return np.array([held[i].band for i in idx]), np.array([held[i].gender for i in idx])
 
 
+def pca(x: np.ndarray, k: int, n_fit: int = 2000, seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, top-k components (k, D) and their standard deviations, from the Gram matrix of a subset."""
+    sub = x[np.random.default_rng(seed).choice(len(x), min(n_fit, len(x)), replace=False)].astype(np.float64)
+    mean = sub.mean(0)
+    c = sub - mean
+    vals, vecs = np.linalg.eigh(c @ c.T)
+    order = np.argsort(vals)[::-1][:k]
+    vals, vecs = np.clip(vals[order], 1e-9, None), vecs[:, order]
+    comps = (vecs.T @ c) / np.sqrt(vals)[:, None]
+    return mean.astype(np.float32), comps.astype(np.float32), np.sqrt(vals / (len(sub) - 1)).astype(np.float32)
+
+
 def eigenface_samples(train64: np.ndarray, bands: np.ndarray, genders: np.ndarray, train_b, train_g, rng, k: int = 64) -> np.ndarray:
     """Per-condition mean face + Gaussian sampling of the top-k PCA components (fit on training pixels)."""
     x = train64.reshape(len(train64), -1).astype(np.float32)
-    sub = x[rng.choice(len(x), min(6000, len(x)), replace=False)]
-    mean = sub.mean(0)
-    _, s, vt = np.linalg.svd(sub - mean, full_matrices=False)
-    comps, std = vt[:k], s[:k] / np.sqrt(len(sub) - 1)
+    mean, comps, std = pca(x, k)
     out = np.empty((len(bands), x.shape[1]), np.float32)
     for i, (b, g) in enumerate(zip(bands, genders)):
         sel = (train_b == b) & (train_g == g)
@@ -183,12 +192,10 @@ def heldout_subset(n: int) -> list:
     return [held[i] for i in idx]
 
 
-def pixel_neighbours(train64: np.ndarray, fake64: np.ndarray, k: int = 3, dims: int = 64) -> np.ndarray:
+def pixel_neighbours(train64: np.ndarray, fake64: np.ndarray, k: int = 2, dims: int = 64) -> np.ndarray:
     """Indices of the k nearest training faces of each generated face in pixel PCA space."""
     x = train64.reshape(len(train64), -1).astype(np.float32)
-    sub = x[np.random.default_rng(SEED + 3).choice(len(x), min(4000, len(x)), replace=False)]
-    mean = sub.mean(0)
-    vt = np.linalg.svd(sub - mean, full_matrices=False)[2][:dims]
+    mean, vt, _ = pca(x, dims)
     tp = (x - mean) @ vt.T
     fp = (fake64.reshape(len(fake64), -1).astype(np.float32) - mean) @ vt.T
     return np.unique(np.argsort(_dists(fp, tp), axis=1)[:, :k])
@@ -245,8 +252,8 @@ def watermark_robustness(finished: np.ndarray) -> list[dict]:
     return rows
 
 
-def lfw_false_positives(cache: Path) -> dict:
-    path = cache / "lfw_fp.json"
+def lfw_false_positives(cache: Path, limit: int = 0) -> dict:
+    path = cache / ("lfw_fp.json" if not limit else f"lfw_fp_{limit}.json")
     if path.is_file():
         return json.loads(path.read_text())
     import csv
@@ -257,6 +264,7 @@ def lfw_false_positives(cache: Path) -> dict:
 
     root = data_root() / "lfw"
     paths = [row["path"] for row in csv.DictReader(open(root / "identities.csv"))]
+    paths = paths[:limit] if limit else paths
     scores, detected, min_err = [], 0, 32
     t0 = time.time()
     for i, rel in enumerate(paths):
@@ -276,6 +284,27 @@ def lfw_false_positives(cache: Path) -> dict:
 
 
 # ---------------------------------------------------------------- main
+
+
+def sample_figures(gen, out_dir: Path, truncation: float) -> list[str]:
+    """Per-gender grids (rows: age bands, 8 seeds each) and an interpolation GIF, watermarked."""
+    from mien.generate.gan import grid, save_gif, upscale
+    from mien.provenance import ProvenanceRecord, mark, save_with_record
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for g, gender in enumerate(GENDERS):
+        rows = [gen.sample(8, b, g, seed=100 + b, truncation=truncation).images for b in range(len(AGE_BANDS))]
+        img = grid(np.concatenate(rows), cols=8)
+        record = ProvenanceRecord("generate", "gan64", params={"gender": gender, "rows": list(AGE_BANDS), "truncation": truncation})
+        path = out_dir / f"samples_{gender}.png"
+        save_with_record(mark(img, "generate"), path, record)
+        written.append(str(path))
+    frames = upscale(gen.interpolate(11, 12, frames=12, age="30-39", gender="female", truncation=truncation), 128)
+    record = ProvenanceRecord("generate", "gan64", params={"seed": 11, "seed_b": 12, "frames": 12})
+    path = save_gif([mark(f, "generate") for f in frames], out_dir / "interpolation.gif", fps=8, comment=record.to_json().encode())
+    written.append(str(path))
+    return written
 
 
 def speed(gen, repeats: int = 5) -> dict:
@@ -306,19 +335,26 @@ def main() -> None:
     p.add_argument("--n", type=int, default=500, help="generated (and baseline) faces")
     p.add_argument("--heldout", type=int, default=1000, help="held-out real faces (fixed random subset)")
     p.add_argument("--train-random", type=int, default=2000,
-                   help="training faces embedded for memorisation, plus each generated face's 3 pixel-space neighbours")
-    p.add_argument("--part", choices=["all", "prep"], default="all",
+                   help="training faces embedded for memorisation, plus each generated face's 2 pixel-space neighbours")
+    p.add_argument("--lfw", type=int, default=0, help="LFW images for false positives (0: all 7,701)")
+    p.add_argument("--wait-lfw", type=float, default=0, help="minutes to wait for a running --part prep to cache LFW")
+    p.add_argument("--part", choices=["all", "prep", "samples"], default="all",
                    help="prep: cache what does not depend on the generator (LFW, held-out and training embeddings)")
     p.add_argument("--cache", type=Path, default=Path("/tmp/mien_gen_bench"))
     p.add_argument("--truncation", type=float, default=1.0)
     args = p.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.part == "samples":
+        from mien.generate.gan import FaceGenerator
+
+        print("\n".join(sample_figures(FaceGenerator(), REPO / "docs" / "generation", 0.8)))
+        return
     held = heldout_subset(args.heldout)
     train_recs = load_records("train")
     real = cached(args.cache, f"heldout{len(held)}", lambda: analyse(to_output_size(load_pixels(held)), "held-out", attributes=True))
     train_rand = train_embeddings(args.cache, random_train_indices(len(train_recs), args.train_random), f"train_random{args.train_random}")
-    lfw = lfw_false_positives(args.cache)
     if args.part == "prep":
+        lfw_false_positives(args.cache, args.lfw)
         return
     real_emb = real["emb"][~np.isnan(real["emb"]).any(1)]
 
@@ -390,6 +426,12 @@ def main() -> None:
             "heldout_real_median_nearest": round(float(np.median(near_real)), 3)}
 
     wm = watermark_robustness(finished[:200])
+    lfw_cache = args.cache / ("lfw_fp.json" if not args.lfw else f"lfw_fp_{args.lfw}.json")
+    for _ in range(int(args.wait_lfw * 3)):  # a --part prep run may still be on LFW
+        if lfw_cache.is_file():
+            break
+        time.sleep(20)
+    lfw = lfw_false_positives(args.cache, args.lfw)
     spd = speed(gen)
 
     result = {"meta": {**header(), "weights_sha256_16": weights, "n_generated": args.n, "truncation": args.truncation,

@@ -102,7 +102,7 @@ class Discriminator(nn.Module):
         return out + (self.age_embed(age) * h).sum(1) + (self.gender_embed(gender) * h).sum(1)
 
 
-def diff_augment(x: torch.Tensor) -> torch.Tensor:
+def diff_augment(x: torch.Tensor, cutout: bool = True) -> torch.Tensor:
     """DiffAugment (Zhao et al. 2020): colour, translation by 1/8, cutout of 1/2 (differentiable)."""
     n = x.shape[0]
     dev = x.device
@@ -119,6 +119,8 @@ def diff_augment(x: torch.Tensor) -> torch.Tensor:
     gx = torch.clamp(gx + tx + 1, 0, h + 1)
     gy = torch.clamp(gy + ty + 1, 0, w + 1)
     x = F.pad(x, [1, 1, 1, 1]).permute(0, 2, 3, 1)[gb, gx, gy].permute(0, 3, 1, 2)
+    if not cutout:
+        return x
     ch, cw = h // 2, w // 2
     ox = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=dev)
     oy = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=dev)
@@ -210,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr-g", type=float, default=2e-4)
     p.add_argument("--lr-d", type=float, default=2e-4)
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--no-cutout", action="store_true", help="DiffAugment without cutout (a stronger D signal)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--save-every", type=int, default=100)
@@ -234,6 +237,9 @@ def main(argv: list[str] | None = None) -> None:
             mod.load_state_dict(ck[key])
         step, seen_s = ck["step"], ck.get("seconds", 0.0)
         torch.set_rng_state(ck["rng"])
+        for opt, lr in ((opt_g, args.lr_g), (opt_d, args.lr_d)):  # learning rates may change on resume
+            for group in opt.param_groups:
+                group["lr"] = lr
         print(f"resumed at step {step}", flush=True)
 
     if args.export:
@@ -275,14 +281,15 @@ def main(argv: list[str] | None = None) -> None:
 
         with torch.no_grad():
             fake = g(z, a, gd)
-        loss_d_real = F.relu(1 - d(diff_augment(real), a, gd)).mean()
-        loss_d_fake = F.relu(1 + d(diff_augment(fake), a, gd)).mean()
+        cut = not args.no_cutout
+        loss_d_real = F.relu(1 - d(diff_augment(real, cut), a, gd)).mean()
+        loss_d_fake = F.relu(1 + d(diff_augment(fake, cut), a, gd)).mean()
         opt_d.zero_grad(set_to_none=True)
         (loss_d_real + loss_d_fake).backward()
         opt_d.step()
 
         z = torch.randn(args.batch, Z_DIM)
-        loss_g = -d(diff_augment(g(z, a, gd)), a, gd).mean()
+        loss_g = -d(diff_augment(g(z, a, gd), cut), a, gd).mean()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
