@@ -7,7 +7,8 @@ Pipeline timed for each: load the image file, detect, align, embed every face fo
   upsample 1), ``face_encodings`` (5-point predictor, dlib's ResNet in dlib, no jitter).
 * mien: ``load_image``, CenterFace, dlib's chip, the same ResNet as ONNX on onnxruntime;
   "stream" batches the crops of consecutive images (a folder or a video), "per image"
-  embeds each image's faces alone (one request at a time).
+  embeds each image's faces alone (one request at a time); "detector at 640 px" caps
+  CenterFace's input at 640 px on the long side (mien's default is 1280: small faces).
 
 face_recognition needs installing beside mien without its dependencies (it pins dlib;
 dlib-bin provides it) and with setuptools<81 for pkg_resources, e.g.
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sets = {"LFW 150 px": lfw_images(args.lfw), "group photo 1280 px": [model_path("sample-group")] * args.group_repeats}
     detector = get_detector("centerface", threads=args.threads)
+    fast_detector = get_detector("centerface", threads=args.threads, max_side=640)
     embedder = get_embedder("dlib-resnet", threads=args.threads)
     # warm-up: load every model once, outside the timing
     run_mien(sets["LFW 150 px"][:2], detector, embedder, stream=False)
@@ -102,14 +104,16 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for name, paths in sets.items():
-        timings: dict[str, list[float]] = {"face_recognition": [], "mien per image": [], "mien stream": []}
+        timings: dict[str, list[float]] = {"face_recognition": [], "mien per image": [], "mien stream": [],
+                                           "mien stream, detector at 640 px": []}
         counts: dict[str, int] = {}
         for _ in range(args.rounds):
             t, n = run_face_recognition(paths)
             timings["face_recognition"].append(t)
             counts["face_recognition"] = n
-            for label, stream in (("mien per image", False), ("mien stream", True)):
-                t, n = run_mien(paths, detector, embedder, stream)
+            for label, det, stream in (("mien per image", detector, False), ("mien stream", detector, True),
+                                       ("mien stream, detector at 640 px", fast_detector, True)):
+                t, n = run_mien(paths, det, embedder, stream)
                 timings[label].append(t)
                 counts[label] = n
         base = len(paths) / float(np.median(timings["face_recognition"]))

@@ -4,11 +4,16 @@ The ONNX file is rebuilt from dlib's own ``.dat`` by ``mien.convert.dlib_resnet`
 time (``mien models pull dlib-resnet-onnx``); its output equals dlib's within 1e-6.
 
 The network was trained on dlib's face chips: 150x150 crops cut by
-``dlib.get_face_chip`` (padding 0.25) from dlib's 5-point shape predictor, which itself
-was trained on boxes of dlib's HOG detector. ``DlibChipAligner`` reproduces that: it
-takes the shape predictor's points from the detector when it is dlib's own (the
-``dlib_shape5`` extra), otherwise it first maps the detector's box to the box HOG would
-have drawn (fitted on LFW for CenterFace) and runs the shape predictor on that.
+``dlib.get_face_chip`` (padding 0.25) from dlib's 5-point shape predictor. Two ways to
+cut that chip from another detector's output, measured on LFW (docs/recognition.md):
+
+* ``aligner="landmarks"`` (default): a similarity transform from the detector's 5
+  landmarks to the ``dlib150`` template (where dlib's chip puts those points); with
+  CenterFace this was the more accurate (99.22% vs 99.10% with flip TTA) and is faster.
+* ``aligner="shape5"``: dlib's own pipeline: ``dlib_chips`` takes the shape predictor's
+  points from the detector when it is dlib's own (the ``dlib_shape5`` extra), otherwise it
+  maps the detector's box to the box HOG would have drawn (fitted on LFW for CenterFace),
+  runs the shape predictor on it and cuts the chip with ``dlib.extract_image_chips``.
 """
 
 from __future__ import annotations
@@ -86,9 +91,10 @@ class DlibResNet(Embedder):
     )
 
     def __init__(self, batch_size: int = 32, flip: bool = False, threads: int | None = None,
-                 aligner: str = "shape5") -> None:
-        """``aligner``: "shape5" (dlib's predictor and chip, the default) or "landmarks"
-        (the detector's 5 points warped onto mien's ``dlib150`` template)."""
+                 aligner: str = "landmarks") -> None:
+        """``aligner``: "landmarks" (the detector's 5 points warped onto mien's ``dlib150``
+        template; the default, more accurate on LFW) or "shape5" (dlib's own predictor
+        and chip)."""
         super().__init__(batch_size, flip)
         if aligner not in ("shape5", "landmarks"):
             raise InputError(f"aligner must be 'shape5' or 'landmarks', got {aligner!r}")

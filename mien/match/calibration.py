@@ -202,10 +202,13 @@ def _eer_sorted(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float
 
 
 def fuse(scores: Sequence[np.ndarray], same: np.ndarray, folds: np.ndarray | None = None) -> np.ndarray:
-    """Combine several models' distances: each z-normalised by its impostor distances, then averaged.
+    """Combine several models' distances into one (lower = more alike).
 
-    With ``folds`` the normalisation of each fold is fitted on the other folds only, so
-    fused 10-fold numbers stay honest.
+    Each distance is z-normalised by its impostor (different-person) distances, then the
+    z-scores are weighted by Fisher's linear discriminant (the direction that best
+    separates same from different pairs), so a weak model cannot drag a strong one down.
+    With ``folds`` the normalisation and weights for each fold are fitted on the other
+    folds only, so fused 10-fold numbers stay honest.
     """
     scores = [np.asarray(s, np.float64) for s in scores]
     same = np.asarray(same, bool)
@@ -213,11 +216,23 @@ def fuse(scores: Sequence[np.ndarray], same: np.ndarray, folds: np.ndarray | Non
     groups = np.unique(folds) if folds is not None else [None]
     for f in groups:
         test = np.ones(len(same), bool) if f is None else folds == f
-        train = ~test if f is not None else test
-        for s in scores:
-            imp = s[train & ~same & np.isfinite(s)]
-            out[test] += (s[test] - imp.mean()) / imp.std()
-    return out / len(scores)
+        train = test if f is None else ~test
+        fit = train & np.all([np.isfinite(s) for s in scores], axis=0)
+        stats = [(s[fit & ~same].mean(), s[fit & ~same].std()) for s in scores]
+        z_fit = np.stack([(s[fit] - m) / sd for s, (m, sd) in zip(scores, stats)], axis=1)
+        z_test = np.stack([(s[test] - m) / sd for s, (m, sd) in zip(scores, stats)], axis=1)
+        weights = fusion_weights(z_fit, same[fit])
+        out[test] = z_test @ weights
+    return out
+
+
+def fusion_weights(z: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Fisher discriminant weights (summing to 1) for z-scored distances (N, models)."""
+    gen, imp = z[same], z[~same]
+    pooled = np.cov(gen, rowvar=False) * (len(gen) - 1) + np.cov(imp, rowvar=False) * (len(imp) - 1)
+    pooled = np.atleast_2d(pooled) / max(len(z) - 2, 1)
+    w = np.linalg.solve(pooled + 1e-6 * np.eye(len(pooled)), imp.mean(0) - gen.mean(0))
+    return w / w.sum()
 
 
 # -- files ------------------------------------------------------------------------------------------

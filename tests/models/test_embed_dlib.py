@@ -56,17 +56,20 @@ def test_same_person_closer_than_others(dlib_chips, embedder):
     assert (others > 0.6).all() and d[0, 1] < others.min()
 
 
-def test_pipeline_with_centerface_matches_dlib_chip(data_dir, dlib_chips, embedder):
-    """CenterFace box -> HOG-like box -> dlib's 5 points -> chip: close to dlib's own chip."""
+@pytest.mark.parametrize("aligner", ["landmarks", "shape5"])
+def test_pipeline_with_centerface_matches_dlib_chip(data_dir, dlib_chips, embedder, aligner):
+    """CenterFace landmarks -> dlib150 template, or CenterFace box -> HOG-like box -> dlib's
+    5 points -> dlib's chip: either way close to the chip of dlib's own pipeline."""
     from mien.detect import get_detector
 
     image = load_image(data_dir / "lfw" / "images" / "Abel_Pacheco_0001.jpg")
     faces = get_detector("centerface").detect(image).largest()
-    aligned = embedder.align(image, faces)
+    aligned = get_embedder("dlib-resnet", aligner=aligner).align(image, faces)
     assert aligned.crops.shape == (1, 150, 150, 3) and aligned.template == "dlib150"
     ours = embedder.embed(aligned)
     theirs = embedder.embed(dlib_chips[:1])
-    assert ours.distances(theirs)[0, 0] < 0.15
+    # same face, slightly different crop: far below same-person distances (~0.3-0.5 on LFW)
+    assert ours.distances(theirs)[0, 0] < 0.25
     # the matrix maps the image onto the chip: warping with it reproduces the crop
     import cv2
 
