@@ -31,6 +31,10 @@ _LAZY = {
     "detect": "mien.api",
     "align": "mien.api",
     "draw_faces": "mien.draw",
+    "analyze": "mien.analyze",
+    "Analyzer": "mien.analyze",
+    "anonymize_image": "mien.anonymize",
+    "anonymize_video": "mien.anonymize",
 }
 
 __all__ = ["__version__", *_LAZY]
