@@ -15,7 +15,8 @@ the share of frames where some annotated face >= 30 px tall is not covered (less
 90% of its box hidden; and less than 50%), the share of face-frames uncovered, and
 frames per second end to end (decode + detect + track + mask + encode).
 
-    python benchmarks/anonymize.py [--part photos|video|both] [--limit N] [--every 1,3,5]
+    python benchmarks/anonymize.py [--part photos|video|both] [--limit N] [--configs 1280x1,1280x3,640x3]
+    python benchmarks/anonymize.py --part photos --detect-size 1280,960,768,640 --thresholds 0.1 --shapes box --tag _size
     python benchmarks/anonymize.py --example astronaut.png   # the before/after strip in docs
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -56,63 +56,69 @@ def coverage(mask: np.ndarray, box: np.ndarray) -> float:
 
 
 # -- photos --------------------------------------------------------------------------
-def bench_photos(limit: int | None) -> dict:
+def bench_photos(limit: int | None, sizes: list[int], thresholds: list[float], shapes: list[str]) -> dict:
     root = data_root() / "widerface_val_subset"
     annotations = load_annotations(root)
     paths = sorted(annotations)[:limit] if limit else sorted(annotations)
-    detector = anonymize_detector("centerface", score_threshold=min(THRESHOLDS))
-    stats = {(t, s): {"cov": [], "heights": [], "masked": 0, "outside": 0, "outside_head": 0} for t in THRESHOLDS for s in SHAPES}
-    times = []
+    detectors = {size: anonymize_detector("centerface", size, score_threshold=min(thresholds)) for size in sizes}
+    stats = {(size, t, s): {"cov": [], "heights": [], "masked": 0, "outside": 0, "outside_head": 0}
+             for size in sizes for t in thresholds for s in shapes}
+    times: dict[int, list[float]] = {size: [] for size in sizes}
+    cpu: dict[int, list[float]] = {size: [] for size in sizes}
     for path in paths:
         image = load_image(root / path)
-        start = time.perf_counter()
-        faces = detector.detect(image)
-        times.append(time.perf_counter() - start)
-        h, w = image.shape[:2]
-        face_area = np.zeros((h, w), bool)
-        head_area = np.zeros((h, w), bool)  # the annotated faces grown by the box methods' head margins
-        boxes = np.array([box for box, _ in annotations[path]], np.float32).reshape(-1, 4)
-        for area, grown in ((face_area, boxes), (head_area, head_boxes(boxes, SHAPES["box"].margin))):
-            for box in grown:
-                x1, y1, x2, y2 = (int(round(v)) for v in box)
-                area[max(y1, 0):y2, max(x1, 0):x2] = True
-        gts = [(box, box[3] - box[1]) for box, invalid in annotations[path] if not invalid and box[3] - box[1] >= 20]
-        for t in THRESHOLDS:
-            kept = faces[faces.scores >= t]
-            for name, method in SHAPES.items():
-                mask = method.mask(kept, h, w)
-                s = stats[(t, name)]
-                s["cov"] += [coverage(mask, box) for box, _ in gts]
-                s["heights"] += [hh for _, hh in gts]
-                hidden = mask >= 0.5
-                s["masked"] += int(hidden.sum())
-                s["outside"] += int((hidden & ~face_area).sum())
-                s["outside_head"] += int((hidden & ~head_area).sum())
+        for size, detector in detectors.items():
+            start, cpu_start = time.perf_counter(), time.process_time()
+            faces = detector.detect(image)
+            times[size].append(time.perf_counter() - start)
+            cpu[size].append(time.process_time() - cpu_start)
+            score_photo(stats, size, thresholds, shapes, image, faces, annotations[path])
     rows = []
-    for (t, name), s in stats.items():
+    for (size, t, name), s in stats.items():
         cov, hts = np.array(s["cov"]), np.array(s["heights"])
         rows.append({
-            "threshold": t, "shape": name, "faces": len(cov),
+            "detect_size": size, "threshold": t, "shape": name, "faces": len(cov),
             "covered_90": round(float((cov >= 0.9).mean()), 4),
             "covered_100": round(float((cov >= 0.999).mean()), 4),
             "covered_90_20_50px": round(float((cov[hts < 50] >= 0.9).mean()), 4),
             "covered_90_50px_up": round(float((cov[hts >= 50] >= 0.9).mean()), 4),
             "masked_not_face": round(s["outside"] / max(s["masked"], 1), 4),
             "masked_not_head": round(s["outside_head"] / max(s["masked"], 1), 4),
+            "median_ms": round(1000 * float(np.median(times[size])), 1),
+            "median_cpu_ms": round(1000 * float(np.median(cpu[size])), 1),
         })
-    return {"images": len(paths), "median_ms": round(1000 * float(np.median(times)), 1), "rows": rows}
+    return {"images": len(paths), "rows": rows}
+
+
+def score_photo(stats: dict, size: int, thresholds, shapes, image: np.ndarray, faces, annotated) -> None:
+    """Add one photo's coverage and masked-area counts to ``stats`` for every threshold and shape."""
+    h, w = image.shape[:2]
+    face_area = np.zeros((h, w), bool)
+    head_area = np.zeros((h, w), bool)  # the annotated faces grown by the box methods' head margins
+    boxes = np.array([box for box, _ in annotated], np.float32).reshape(-1, 4)
+    for area, grown in ((face_area, boxes), (head_area, head_boxes(boxes, SHAPES["box"].margin))):
+        for box in grown:
+            x1, y1, x2, y2 = (int(round(v)) for v in box)
+            area[max(y1, 0):y2, max(x1, 0):x2] = True
+    gts = [(box, box[3] - box[1]) for box, invalid in annotated if not invalid and box[3] - box[1] >= 20]
+    for t in thresholds:
+        kept = faces[faces.scores >= t]
+        for name in shapes:
+            mask = SHAPES[name].mask(kept, h, w)
+            s = stats[(size, t, name)]
+            s["cov"] += [coverage(mask, box) for box, _ in gts]
+            s["heights"] += [hh for _, hh in gts]
+            hidden = mask >= 0.5
+            s["masked"] += int(hidden.sum())
+            s["outside"] += int((hidden & ~face_area).sum())
+            s["outside_head"] += int((hidden & ~head_area).sum())
 
 
 # -- video ---------------------------------------------------------------------------
 SIZE = (1280, 720)
 CORES = os.cpu_count() or 1
-
-
-def cpu_seconds() -> float:
-    """User + system CPU time of this process, all threads."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 FPS = 30
+cpu_seconds = time.process_time  # user + system CPU time of this process, all threads
 
 
 def pick_photos(annotations: dict, per_event: int = 1) -> list[str]:
@@ -159,7 +165,8 @@ def render(annotations: dict, root: Path, frames_per_photo: int):
             yield frame, boxes
 
 
-def bench_video(frames_per_photo: int, everies: list[int]) -> dict:
+def bench_video(frames_per_photo: int, configs: list[tuple[int, int]]) -> dict:
+    """``configs``: (detect size, every) pairs."""
     root = data_root() / "widerface_val_subset"
     annotations = load_annotations(root)
     truth = []
@@ -177,8 +184,8 @@ def bench_video(frames_per_photo: int, everies: list[int]) -> dict:
         io_fps = round(n / (time.perf_counter() - start), 2)
         io_cpu_ms = round(1000 * (cpu_seconds() - cpu_start) / n, 1)
         results = []
-        for every in everies:
-            anonymizer = VideoAnonymizer("blur", "centerface", every=every)
+        for size, every in configs:
+            anonymizer = VideoAnonymizer("blur", "centerface", every=every, detect_size=size)
             per_frame = []
 
             def process(it):
@@ -195,11 +202,11 @@ def bench_video(frames_per_photo: int, everies: list[int]) -> dict:
                     yield out.image
 
             start, cpu_start = time.perf_counter(), cpu_seconds()
-            stats = transcode(src, Path(tmp) / f"out{every}.mp4", process)
+            stats = transcode(src, Path(tmp) / f"out{size}x{every}.mp4", process)
             seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
             face_frames = [c for covs in per_frame for c in covs]
             results.append({
-                "every": every, "frames": stats.frames,
+                "detect_size": size, "every": every, "frames": stats.frames,
                 "detector_ms": round(1000 * float(np.median(anonymizer.detect_seconds)), 1),
                 "frames_any_face_under_90": round(float(np.mean([any(c < 0.9 for c in covs) for covs in per_frame])), 4),
                 "frames_any_face_under_50": round(float(np.mean([any(c < 0.5 for c in covs) for covs in per_frame])), 4),
@@ -239,7 +246,13 @@ def main() -> None:
     parser.add_argument("--part", choices=["photos", "video", "both"], default="both")
     parser.add_argument("--limit", type=int, default=None, help="photos: only the first N images")
     parser.add_argument("--frames-per-photo", type=int, default=32, help="32: cuts fall between detections")
-    parser.add_argument("--every", default="1,3,5")
+    parser.add_argument("--detect-size", default="1280",
+                        help="photos: detector long sides to compare, e.g. 1280,960,768,640")
+    parser.add_argument("--thresholds", default=",".join(map(str, THRESHOLDS)), help="photos: score thresholds")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="photos: mask shapes (box, ellipse)")
+    parser.add_argument("--configs", default="1280x1,1280x3,640x3",
+                        help="video: DETECT_SIZExEVERY settings to compare, comma-separated")
+    parser.add_argument("--tag", default="", help="suffix for the output files (docs/benchmarks/anonymize_<part><tag>.*)")
     parser.add_argument("--example", type=Path, default=None,
                         help="only write docs/anonymize_example.png from this photo (docs use skimage's public-domain astronaut)")
     args = parser.parse_args()
@@ -253,21 +266,23 @@ def main() -> None:
     except OSError:
         pass
     if args.part in ("photos", "both"):
-        photos = bench_photos(args.limit)
+        photos = bench_photos(args.limit, [int(v) for v in args.detect_size.split(",")],
+                              [float(v) for v in args.thresholds.split(",")], args.shapes.split(","))
         result["photos"] = photos
-        cols = ["threshold", "shape", "faces", "covered_90", "covered_100", "covered_90_20_50px", "covered_90_50px_up",
-                "masked_not_face", "masked_not_head"]
-        tables.append(f"WIDER val subset, {photos['images']} images, CenterFace median {photos['median_ms']} ms/image\n\n"
+        cols = ["detect_size", "threshold", "shape", "faces", "covered_90", "covered_100", "covered_90_20_50px",
+                "covered_90_50px_up", "masked_not_face", "masked_not_head", "median_ms", "median_cpu_ms"]
+        tables.append(f"WIDER val subset, {photos['images']} images (CenterFace ms per image: wall and CPU)\n\n"
                       + markdown_table(cols, [[r[c] for c in cols] for r in photos["rows"]]))
     if args.part in ("video", "both"):
-        video = bench_video(args.frames_per_photo, [int(v) for v in args.every.split(",")])
+        configs = [tuple(int(v) for v in c.split("x")) for c in args.configs.split(",")]
+        video = bench_video(args.frames_per_photo, configs)
         result["video"] = video
-        cols = ["every", "frames", "frames_any_face_under_90", "frames_any_face_under_50", "face_frames",
+        cols = ["detect_size", "every", "frames", "frames_any_face_under_90", "frames_any_face_under_50", "face_frames",
                 "face_frames_under_90", "detector_ms", "fps", "cpu_ms_per_frame", "fps_alone_range"]
         tables.append(f"Synthetic pan/zoom video, {video['frames']} frames at {SIZE[0]}x{SIZE[1]} from "
                       f"{len(video['photos'])} WIDER photos; decode + encode alone: {video['decode_encode_fps']} fps, "
                       f"{video['decode_encode_cpu_ms_per_frame']} CPU ms/frame\n\n" + markdown_table(cols, [[r[c] for c in cols] for r in video["rows"]]))
-    write_outputs("anonymize" if args.part == "both" else f"anonymize_{args.part}", result, "\n\n".join(tables))
+    write_outputs(("anonymize" if args.part == "both" else f"anonymize_{args.part}") + args.tag, result, "\n\n".join(tables))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from ..errors import InputError
 from ..types import Faces
 from ..video.tracker import FaceTracker, grow_box
 from .base import Method
-from .detection import anonymize_detector
+from .detection import video_detector
 from .exempt import Exemption, check_exempt
 from .methods import DEFAULT_METHOD, get_method
 
@@ -89,11 +89,13 @@ class VideoAnonymizer:
         mask_failed: bool = True,
         exemption: Exemption | None = None,
         tracker: FaceTracker | None = None,
+        detect_size: int | None = None,
     ) -> None:
         if every < 1:
             raise InputError(f"every must be >= 1, got {every}")
         self.method = get_method(method)
-        self.detector = anonymize_detector(detector)
+        # A named detector sees frames at detect_size (default VIDEO_DETECT_SIZES); an instance as it is.
+        self.detector = video_detector(detector, detect_size)
         self.every = int(every)
         # Default: half a second at 30 fps, and never shorter than two detection intervals.
         self.tracker = tracker or FaceTracker(keep=max(15, 2 * self.every) if keep is None else keep)
@@ -219,6 +221,7 @@ def anonymize_video(
     exemption: Exemption | None = None,
     progress: bool = False,
     crf: int = 18,
+    detect_size: int | None = None,
 ) -> VideoReport:
     """Anonymise ``src`` into ``dst`` (a new file; the container follows ``dst``'s suffix)."""
     from ..video.io import probe, transcode
@@ -227,7 +230,7 @@ def anonymize_video(
     if dst.exists() and dst.resolve() == src.resolve():
         raise InputError(f"{src}: output would overwrite the input")
     info = probe(src)
-    anonymizer = VideoAnonymizer(method, detector, every, keep, mask_failed, exemption)
+    anonymizer = VideoAnonymizer(method, detector, every, keep, mask_failed, exemption, detect_size=detect_size)
     counts = {"frames": 0, "detected": 0, "with_faces": 0, "hidden": 0, "whole": 0}
     tracks: set[int] = set()
 
