@@ -15,7 +15,7 @@ the share of frames where some annotated face >= 30 px tall is not covered (less
 90% of its box hidden; and less than 50%), the share of face-frames uncovered, and
 frames per second end to end (decode + detect + track + mask + encode).
 
-    python benchmarks/anonymize.py [--part photos|video|both] [--limit N] [--configs 1280x1,1280x3,640x3]
+    python benchmarks/anonymize.py [--part photos|video|both] [--limit N] [--configs 1280x1:serial,640x3]
     python benchmarks/anonymize.py --part photos --detect-size 1280,960,768,640 --thresholds 0.1 --shapes box --tag _size
     python benchmarks/anonymize.py --example astronaut.png   # the before/after strip in docs
 """
@@ -165,8 +165,8 @@ def render(annotations: dict, root: Path, frames_per_photo: int):
             yield frame, boxes
 
 
-def bench_video(frames_per_photo: int, configs: list[tuple[int, int]]) -> dict:
-    """``configs``: (detect size, every) pairs."""
+def bench_video(frames_per_photo: int, configs: list[tuple[int, int, bool]]) -> dict:
+    """``configs``: (detect size, every, threaded decode/encode) settings."""
     root = data_root() / "widerface_val_subset"
     annotations = load_annotations(root)
     truth = []
@@ -180,11 +180,14 @@ def bench_video(frames_per_photo: int, configs: list[tuple[int, int]]) -> dict:
 
         n = write_video(src, frames(), fps=FPS, crf=20)
         start, cpu_start = time.perf_counter(), cpu_seconds()
-        transcode(src, Path(tmp) / "copy.mp4", lambda it: it)  # decode + encode alone, for scale
+        transcode(src, Path(tmp) / "copy.mp4", lambda it: it, threaded=False)  # decode + encode alone, for scale
         io_fps = round(n / (time.perf_counter() - start), 2)
         io_cpu_ms = round(1000 * (cpu_seconds() - cpu_start) / n, 1)
+        start = time.perf_counter()
+        transcode(src, Path(tmp) / "copy2.mp4", lambda it: it)  # the same in threads
+        io_threaded_fps = round(n / (time.perf_counter() - start), 2)
         results = []
-        for size, every in configs:
+        for size, every, threaded in configs:
             anonymizer = VideoAnonymizer("blur", "centerface", every=every, detect_size=size)
             per_frame = []
 
@@ -202,11 +205,11 @@ def bench_video(frames_per_photo: int, configs: list[tuple[int, int]]) -> dict:
                     yield out.image
 
             start, cpu_start = time.perf_counter(), cpu_seconds()
-            stats = transcode(src, Path(tmp) / f"out{size}x{every}.mp4", process)
+            stats = transcode(src, Path(tmp) / f"out{size}x{every}.mp4", process, threaded=threaded)
             seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
             face_frames = [c for covs in per_frame for c in covs]
             results.append({
-                "detect_size": size, "every": every, "frames": stats.frames,
+                "detect_size": size, "every": every, "threaded": threaded, "frames": stats.frames,
                 "detector_ms": round(1000 * float(np.median(anonymizer.detect_seconds)), 1),
                 "frames_any_face_under_90": round(float(np.mean([any(c < 0.9 for c in covs) for covs in per_frame])), 4),
                 "frames_any_face_under_50": round(float(np.mean([any(c < 0.5 for c in covs) for covs in per_frame])), 4),
@@ -219,6 +222,7 @@ def bench_video(frames_per_photo: int, configs: list[tuple[int, int]]) -> dict:
                 "fps_alone_range": [round(stats.frames / cpu, 2), round(CORES * stats.frames / cpu, 2)],
             })
     return {"photos": pick_photos(annotations), "frames": n, "size": list(SIZE), "decode_encode_fps": io_fps, "decode_encode_cpu_ms_per_frame": io_cpu_ms,
+            "decode_encode_threaded_fps": io_threaded_fps,
             "rows": results}
 
 
@@ -251,7 +255,8 @@ def main() -> None:
     parser.add_argument("--thresholds", default=",".join(map(str, THRESHOLDS)), help="photos: score thresholds")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="photos: mask shapes (box, ellipse)")
     parser.add_argument("--configs", default="1280x1,1280x3,640x3",
-                        help="video: DETECT_SIZExEVERY settings to compare, comma-separated")
+                        help="video: DETECT_SIZExEVERY settings to compare, comma-separated; "
+                             "append :serial to decode and encode in the detecting thread")
     parser.add_argument("--tag", default="", help="suffix for the output files (docs/benchmarks/anonymize_<part><tag>.*)")
     parser.add_argument("--example", type=Path, default=None,
                         help="only write docs/anonymize_example.png from this photo (docs use skimage's public-domain astronaut)")
@@ -274,14 +279,16 @@ def main() -> None:
         tables.append(f"WIDER val subset, {photos['images']} images (CenterFace ms per image: wall and CPU)\n\n"
                       + markdown_table(cols, [[r[c] for c in cols] for r in photos["rows"]]))
     if args.part in ("video", "both"):
-        configs = [tuple(int(v) for v in c.split("x")) for c in args.configs.split(",")]
+        configs = [(int(c.split("x")[0]), int(c.split("x")[1].split(":")[0]), not c.endswith(":serial"))
+                   for c in args.configs.split(",")]
         video = bench_video(args.frames_per_photo, configs)
         result["video"] = video
-        cols = ["detect_size", "every", "frames", "frames_any_face_under_90", "frames_any_face_under_50", "face_frames",
+        cols = ["detect_size", "every", "threaded", "frames", "frames_any_face_under_90", "frames_any_face_under_50", "face_frames",
                 "face_frames_under_90", "detector_ms", "fps", "cpu_ms_per_frame", "fps_alone_range"]
         tables.append(f"Synthetic pan/zoom video, {video['frames']} frames at {SIZE[0]}x{SIZE[1]} from "
                       f"{len(video['photos'])} WIDER photos; decode + encode alone: {video['decode_encode_fps']} fps, "
-                      f"{video['decode_encode_cpu_ms_per_frame']} CPU ms/frame\n\n" + markdown_table(cols, [[r[c] for c in cols] for r in video["rows"]]))
+                      f"{video['decode_encode_cpu_ms_per_frame']} CPU ms/frame (threaded: "
+                      f"{video['decode_encode_threaded_fps']} fps)\n\n" + markdown_table(cols, [[r[c] for c in cols] for r in video["rows"]]))
     write_outputs(("anonymize" if args.part == "both" else f"anonymize_{args.part}") + args.tag, result, "\n\n".join(tables))
 
 

@@ -222,8 +222,13 @@ def anonymize_video(
     progress: bool = False,
     crf: int = 18,
     detect_size: int | None = None,
+    threaded: bool = True,
 ) -> VideoReport:
-    """Anonymise ``src`` into ``dst`` (a new file; the container follows ``dst``'s suffix)."""
+    """Anonymise ``src`` into ``dst`` (a new file; the container follows ``dst``'s suffix).
+
+    ``detect_size``: long side, in pixels, the detector sees frames at (default
+    ``VIDEO_DETECT_SIZES``); ``threaded``: decode and encode in threads of their own.
+    """
     from ..video.io import probe, transcode
 
     src, dst = Path(src), Path(dst)
@@ -246,7 +251,7 @@ def anonymize_video(
             yield frame.image
 
     start = time.perf_counter()
-    stats = transcode(src, dst, process, crf=crf, progress=progress)
+    stats = transcode(src, dst, process, crf=crf, progress=progress, threaded=threaded)
     seconds = time.perf_counter() - start
     return VideoReport(
         str(src), str(dst), stats.frames, counts["detected"], counts["with_faces"], counts["hidden"], len(tracks),

@@ -14,16 +14,23 @@ frame it takes, possibly later, as a look-ahead buffer does), and writes ``dst``
 
 Frames carrying a display rotation (phone videos) are turned upright before ``process``
 sees them and written upright, so a detector sees faces the right way up.
+
+With ``threaded=True`` (the default) decoding, ``process`` and encoding run in three
+threads joined by short queues, so decoding and encoding overlap with detection
+(FFmpeg and onnxruntime release the GIL); frames stay in order and an error in any
+stage stops the others and is raised as if the work were serial.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -116,6 +123,7 @@ def transcode(
     crf: int = 18,
     progress: bool = False,
     on_frame: Callable[[], None] | None = None,
+    threaded: bool = True,
 ) -> TranscodeStats:
     """Decode ``src``, run ``process`` over its frames, encode ``dst`` keeping timing and audio."""
     import av
@@ -135,7 +143,7 @@ def transcode(
         out = _open(partial, "w")
         done = False
         try:
-            stats = _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src)
+            stats = _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src, threaded)
             out.close()
             os.replace(partial, dst)
             done = True
@@ -153,7 +161,7 @@ def transcode(
         inp.close()
 
 
-def _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src) -> TranscodeStats:
+def _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src, threaded) -> TranscodeStats:
     import av
     from tqdm import tqdm
 
@@ -168,15 +176,17 @@ def _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src
             aout = out.add_stream(codec, rate=ain.codec_context.sample_rate or 48000)
             aout.layout = ain.codec_context.layout.name if ain.codec_context.layout else "stereo"
             audio_mode = "re-encoded"
-    pts_queue: deque = deque()
+    pts_queue: deque = deque()  # appended by the decoding thread, popped by the encoding one (thread-safe)
     pending: list = []  # audio packets demuxed before the video stream exists (no header yet)
     errors = 0
+    mux_lock = threading.Lock()  # audio is muxed from the decoding thread, video from the encoding one
 
     def mux_audio(packet) -> None:
-        if vout is None:
-            pending.append(packet)
-        else:
-            out.mux(packet)
+        with mux_lock:
+            if vout is None:
+                pending.append(packet)
+            else:
+                out.mux(packet)
 
     def frames() -> Iterator[np.ndarray]:
         nonlocal errors
@@ -207,23 +217,32 @@ def _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src
 
     total = int(vin.frames or 0) or None
     written = 0
-    with tqdm(total=total, unit="frame", desc=src.name, disable=not progress, leave=False) as bar:
-        for image in process(frames()):
-            if vout is None:
-                vout = _add_video_stream(out, suffix, rate, vin, image.shape, crf)
-                out.mux(pending)
-                pending.clear()
-            pts, time_base = pts_queue.popleft()
-            h, w = vout.codec_context.height, vout.codec_context.width
-            vframe = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="rgb24")
-            vframe.pts = pts if pts is not None else written
-            vframe.time_base = time_base or vin.time_base
-            for packet in vout.encode(vframe):
-                out.mux(packet)
-            written += 1
-            bar.update(1)
-            if on_frame is not None:
-                on_frame()
+    source = _in_thread(frames()) if threaded else frames()
+    processed = _in_thread(process(source)) if threaded else process(source)
+    try:
+        with tqdm(total=total, unit="frame", desc=src.name, disable=not progress, leave=False) as bar:
+            for image in processed:
+                if vout is None:
+                    with mux_lock:
+                        vout = _add_video_stream(out, suffix, rate, vin, image.shape, crf)
+                        out.mux(pending)
+                        pending.clear()
+                pts, time_base = pts_queue.popleft()
+                h, w = vout.codec_context.height, vout.codec_context.width
+                vframe = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="rgb24")
+                vframe.pts = pts if pts is not None else written
+                vframe.time_base = time_base or vin.time_base
+                packets = vout.encode(vframe)
+                with mux_lock:
+                    out.mux(packets)
+                written += 1
+                bar.update(1)
+                if on_frame is not None:
+                    on_frame()
+    finally:  # stop the other threads (and close the stages' generators) before the files close
+        for stage in (processed, source):
+            if hasattr(stage, "close"):
+                stage.close()
     if vout is not None:
         for packet in vout.encode():
             out.mux(packet)
@@ -233,6 +252,58 @@ def _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src
     if written == 0:
         raise VideoError(f"{src}: no video frame could be decoded")
     return TranscodeStats(written, audio_mode, errors)
+
+
+# Frames in flight between two pipeline threads: enough to ride out jitter, few enough to keep
+# memory small (a 4K RGB frame is 25 MB).
+PIPELINE_DEPTH = 4
+_END = object()
+
+
+def _in_thread(items: Iterator[Any], depth: int = PIPELINE_DEPTH) -> Iterator[Any]:
+    """Iterate ``items`` in a background thread, up to ``depth`` items ahead of the caller.
+
+    Order is kept; an exception in ``items`` is raised here; closing this generator (or
+    dropping it) stops the thread and closes ``items`` in it.
+    """
+    slots: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_END, None))
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            put((_END, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=work, name="mien-video-stage", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = slots.get()
+            if item is _END:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _add_video_stream(out, suffix, rate, vin, shape, crf):

@@ -24,3 +24,11 @@ def test_refuses_to_overwrite_the_input(tmp_path, capsys):
 def test_unknown_method_is_a_usage_error(tmp_path):
     (tmp_path / "a.jpg").write_bytes(b"x")
     assert main(["anonymize", str(tmp_path / "a.jpg"), "-o", str(tmp_path / "out"), "--method", "swirl"]) == 2
+
+
+def test_detect_size_is_refused_for_a_detector_that_cannot_resize(tmp_path, capsys):
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    args = ["anonymize", str(tmp_path / "a.jpg"), "-o", str(tmp_path / "out"), "--detector", "dlib-hog"]
+    assert main([*args, "--detect-size", "640"]) == 2
+    assert "detect size applies to centerface" in capsys.readouterr().err
+    assert main([*args[:-2], "--detect-size", "16"]) == 2, "below 32 px is a usage error"

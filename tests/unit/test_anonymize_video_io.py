@@ -164,3 +164,61 @@ def test_failure_while_processing_leaves_no_output(tmp_path):
     with pytest.raises(RuntimeError):
         transcode(src, dst, broken)
     assert list(tmp_path.iterdir()) == [src]
+
+
+def decoded(path):
+    import av
+
+    with av.open(str(path)) as c:
+        return [(f.pts, f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+
+
+def test_threaded_pipeline_writes_the_same_video_as_serial(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_video(src, (np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8) for i in range(10)), fps=10,
+                audio=tone(1.0))
+
+    def darken(it):
+        for f in it:
+            yield f // 2
+
+    serial = transcode(src, tmp_path / "serial.mp4", darken, threaded=False)
+    threaded = transcode(src, tmp_path / "threaded.mp4", darken, threaded=True)
+    assert serial == threaded and threaded.frames == 10 and threaded.audio == "copied"
+    a, b = decoded(tmp_path / "serial.mp4"), decoded(tmp_path / "threaded.mp4")
+    assert [p for p, _ in a] == [p for p, _ in b] == sorted(p for p, _ in a)
+    assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b))
+    assert audio_packets(tmp_path / "threaded.mp4") == audio_packets(tmp_path / "serial.mp4") > 0
+
+
+def test_stage_thread_keeps_order_raises_errors_and_stops_when_closed():
+    import threading
+
+    from mien.video.io import _in_thread
+
+    assert list(_in_thread(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise VideoError("decoder broke")
+
+    it = _in_thread(failing())
+    assert next(it) == 1
+    with pytest.raises(VideoError, match="decoder broke"):
+        next(it)
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.set()
+
+    it = _in_thread(endless(), depth=2)
+    assert next(it) == 0
+    it.close()
+    assert closed.is_set(), "closing the stage stops its thread and closes the source"
