@@ -213,11 +213,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr-d", type=float, default=2e-4)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--no-cutout", action="store_true", help="DiffAugment without cutout (a stronger D signal)")
+    p.add_argument("--mode-seeking", type=float, default=0.0, help="weight of the mode-seeking term (0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--sample-every", type=int, default=250)
-    p.add_argument("--export", type=Path, help="export the EMA generator of the checkpoint to ONNX and exit")
+    p.add_argument("--export", type=Path, help="export the generator of the checkpoint to ONNX and exit")
+    p.add_argument("--export-weights", choices=["ema", "live"], default="ema", help="which generator --export writes")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -243,9 +245,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"resumed at step {step}", flush=True)
 
     if args.export:
-        recalibrate_bn(g_ema, age_np, gender_np)
-        export_onnx(g_ema, args.export)
-        print(f"exported EMA generator of step {step} to {args.export}")
+        chosen = g_ema if args.export_weights == "ema" else g
+        recalibrate_bn(chosen, age_np, gender_np)
+        export_onnx(chosen, args.export)
+        print(f"exported {args.export_weights} generator of step {step} to {args.export}")
         return
 
     n_params = sum(p.numel() for p in g.parameters())
@@ -289,7 +292,15 @@ def main(argv: list[str] | None = None) -> None:
         opt_d.step()
 
         z = torch.randn(args.batch, Z_DIM)
-        loss_g = -d(diff_augment(g(z, a, gd), cut), a, gd).mean()
+        if args.mode_seeking:
+            # Mode seeking (Mao et al. 2019): pairs with one condition and two latents must differ.
+            half = args.batch // 2
+            a, gd = torch.cat([a[:half], a[:half]]), torch.cat([gd[:half], gd[:half]])
+        fake = g(z, a, gd)
+        loss_g = -d(diff_augment(fake, cut), a, gd).mean()
+        if args.mode_seeking:
+            ratio = (fake[:half] - fake[half:2 * half]).abs().mean() / (z[:half] - z[half:2 * half]).abs().mean()
+            loss_g = loss_g + args.mode_seeking / (ratio + 1e-5)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

@@ -39,7 +39,7 @@ DEFAULT_STRENGTH = 3.0  # std of the luminance delta, in grey levels
 SYNC_GAIN = 3.0  # sync template amplitude relative to one bit pattern
 SYNC_THRESHOLD = 7.0
 MAX_BIT_ERRORS = 4
-SCALES = (1.0, 0.5, 0.75, 2 / 3, 0.9, 1.25, 1.5, 2.0, 0.4, 1 / 3, 0.25)
+SCALES = (1.0, 0.5, 0.75, 2 / 3, 0.9, 1.25, 1.5, 2.0, 0.4)  # image size / marked size
 _HP_SIGMA = 3.0
 
 
