@@ -266,7 +266,8 @@ def load_calibration(model: str, path: str | os.PathLike | None = None) -> Calib
             return Calibration.from_dict(data[model])
         if path:
             raise InputError(f"calibration file {file} has no entry for {model!r}; it has {', '.join(data)}")
-    raise InputError(f"no calibration for model {model!r}; run `mien calibrate PAIRS.csv --model {model.split('+')[0]}`")
+    flip = " --flip" if model.endswith("+flip") else ""
+    raise InputError(f"no calibration for model {model!r}; run `mien calibrate PAIRS.csv --model {model.split('+')[0]}{flip}`")
 
 
 def save_calibration(cal: Calibration, path: str | os.PathLike | None = None) -> Path:
