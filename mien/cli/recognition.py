@@ -93,12 +93,15 @@ def verify(image_a: str, image_b: str, fmr: float, distance_threshold: float | N
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the calibration (default: $MIEN_HOME/calibration/MODEL.json, used by later calls).")
 @click.option("--fmr", type=float, default=1e-3, show_default=True, help="Operating point to report.")
+@click.option("--roc", "roc_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the ROC curve as CSV (far,tar,threshold).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_model_option
 @_flip_option
 @_largest_option
 @detector_options
-def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, as_json: bool, model: str, flip: bool,
+def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, roc_csv: Path | None, as_json: bool,
+              model: str, flip: bool,
               largest: bool, detector: str, threshold: float | None, min_face: float, tile: int | None) -> None:
     """Refit verification thresholds on your labelled pairs.
 
@@ -106,7 +109,7 @@ def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, 
     Prints ROC summary (EER, TAR at FAR) and the chosen operating point, and writes a
     calibration file that `mien verify` uses from then on.
     """
-    from ..match.calibration import calibrate_pairs, save_calibration, tar_at_far
+    from ..match.calibration import calibrate_pairs, roc, save_calibration, tar_at_far
     from ..match.verify import embed_image
 
     rows = _read_pairs(pairs_csv)
@@ -133,6 +136,12 @@ def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, 
     cal = calibrate_pairs(dist_arr, same_arr, emb.model_id, emb.info.metric, f"{pairs_csv.name}: {len(rows)} labelled pairs")
     thr = cal.threshold_for(fmr) if fmr * cal.impostor_pairs >= 1 else None
     target = save_calibration(cal, out)
+    if roc_csv is not None:
+        curve = zip(*roc(dist_arr, same_arr))
+        try:
+            roc_csv.write_text("far,tar,threshold\n" + "".join(f"{a:.6g},{b:.6g},{c:.6g}\n" for a, b, c in curve))
+        except OSError as exc:
+            raise InputError(f"cannot write {roc_csv}: {exc}") from exc
     report = {
         "model": cal.model, "pairs": len(rows), "genuine": cal.genuine_pairs, "impostor": cal.impostor_pairs,
         "eer": round(cal.eer, 5), "eer_threshold": round(cal.eer_threshold, 5),

@@ -77,8 +77,11 @@ def test_cli_calibrate_writes_a_file_verify_uses(tmp_path, data_dir):
         for r in picked:
             w.writerow([r["path1"], r["path2"], r["same"]])
     target = tmp_path / "mine.json"
-    out = run("calibrate", str(pairs), "--root", str(data_dir / "lfw"), "--out", str(target), "--fmr", "0.05", "--json")
+    out = run("calibrate", str(pairs), "--root", str(data_dir / "lfw"), "--out", str(target), "--fmr", "0.05", "--json",
+              "--roc", str(tmp_path / "roc.csv"))
     assert out.returncode == 0, out.stderr
+    roc_rows = (tmp_path / "roc.csv").read_text().splitlines()
+    assert roc_rows[0] == "far,tar,threshold" and roc_rows[-1].startswith("1,1,")
     report = json.loads(out.stdout)
     assert report["genuine"] == 12 and report["impostor"] == 28 and 0 <= report["eer"] < 0.2
     assert report["operating_point"]["threshold"] is not None
