@@ -33,6 +33,10 @@ _LAZY = {
     "draw_faces": "mien.draw",
     "analyze": "mien.analyze",
     "Analyzer": "mien.analyze",
+    "get_embedder": "mien.embed",
+    "embed_image": "mien.match",
+    "verify": "mien.match",
+    "verify_images": "mien.match",
     "anonymize_image": "mien.anonymize",
     "anonymize_video": "mien.anonymize",
 }

@@ -32,6 +32,9 @@ def make_session(model: str | bytes, threads: int | None = None) -> Any:
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    # Idle worker threads that spin steal the core from other work; measured here under load:
+    # dlib ResNet 40 -> 27 ms per face and CenterFace 85 -> 45 ms with spinning off.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     with _lock:
         return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
 
