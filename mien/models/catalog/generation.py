@@ -1,0 +1,20 @@
+"""Weights mien trained itself and ships inside the package (Source registry "bundled")."""
+
+from ..registry import ModelSpec, Source
+from ..._version import __version__
+
+SPECS = [
+    ModelSpec(
+        name="gan64",
+        task="generation",
+        source=Source("bundled", "mien", __version__, "generate/weights/gan64.onnx"),
+        sha256="bb24e5deadd9575cf821f42fd98dc716c197fe57f389c47e0081b513f6e084c4",
+        license="trained by mien on UTKFace: non-commercial research only",
+        commercial=False,
+        format="onnx",
+        size_bytes=4137070,
+        input_size=(64, 64),
+        normalization={"output": "tanh, [-1, 1] -> (x + 1) * 127.5", "z": "128-D standard normal"},
+        description="Conditional face GAN (age band x gender), 64x64 output; see mien/generate/weights/MODEL_CARD.md.",
+    ),
+]
