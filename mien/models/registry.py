@@ -71,6 +71,7 @@ CATALOG_MODULES = (
     "mien.models.catalog.samples",
     "mien.models.catalog.analysis",
     "mien.models.catalog.recognition",
+    "mien.models.catalog.attribute_heads",
     "mien.models.catalog.generation",
 )
 
