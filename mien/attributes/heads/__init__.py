@@ -161,10 +161,12 @@ def load_heads() -> Heads:
 
 
 class _FeatureCache:
-    """Features of the last image and faces seen, so the age and gender heads share one pass."""
+    """Features of the last image and faces seen, so the age and gender heads share one pass.
 
-    key: bytes | None = None
-    value: dict[str, np.ndarray] | None = None
+    One (key, features) tuple, replaced whole, so threads never pair one key with another's features.
+    """
+
+    last: tuple[bytes, dict[str, np.ndarray]] | None = None
 
     @classmethod
     def get(cls, image: np.ndarray, faces: Faces, resnet: bool) -> dict[str, np.ndarray]:
@@ -172,10 +174,12 @@ class _FeatureCache:
         for a in (image, faces.boxes, np.array([resnet])):
             h.update(np.ascontiguousarray(a).tobytes())
             h.update(str(a.shape).encode())
-        key = h.digest()
-        if key != cls.key or cls.value is None:
-            cls.value, cls.key = chip_features(face_chips(image, faces), resnet), key
-        return cls.value
+        key, last = h.digest(), cls.last
+        if last is not None and last[0] == key:
+            return last[1]
+        value = chip_features(face_chips(image, faces), resnet)
+        cls.last = (key, value)
+        return value
 
 
 class UtkAge(AttributeModel):
