@@ -24,7 +24,7 @@ ANONYMIZE_THRESHOLDS: dict[str, float] = {"centerface": 0.1}  # others: their de
 
 # Long side (pixels) each video frame is detected at, per detector that can resize its input;
 # chosen by benchmarks/anonymize.py --part video (docs/anonymize.md, "Speed").
-VIDEO_DETECT_SIZES: dict[str, int] = {"centerface": 1280}
+VIDEO_DETECT_SIZES: dict[str, int] = {"centerface": 640}
 
 
 def anonymize_detector(

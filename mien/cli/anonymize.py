@@ -10,6 +10,8 @@ import click
 
 from ..errors import MienError
 
+DEFAULT_EVERY = 3  # mien.anonymize.video.DEFAULT_EVERY, not imported here to keep `mien --help` light (a test checks)
+
 
 @click.command("anonymize")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -20,7 +22,7 @@ from ..errors import MienError
 @click.option("--detector", default=None, help="Detector name (default: centerface).")
 @click.option("--threshold", type=float, default=None,
               help="Detector score threshold (default: recall-first, 0.1 for centerface).")
-@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--every", type=click.IntRange(min=1), default=DEFAULT_EVERY, show_default=True,
               help="Video: run the detector on every k-th frame, track in between.")
 @click.option("--detect-size", type=click.IntRange(min=32), default=None,
               help="Long side in pixels the detector sees each frame at (default: photos at full size up to 1280, "

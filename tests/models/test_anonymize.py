@@ -89,6 +89,35 @@ def test_video_is_anonymised_with_audio_and_timing_kept(group_photo, detector, t
             assert len(detector.detect(frame.to_ndarray(format="rgb24"))) == 0
 
 
+def small_faces_clip(photo, n, scale=0.3, size=(1280, 720)):
+    """720p frames with ``photo`` shrunk (its faces 34-44 px tall) sliding across a grey frame: (frame, offset)."""
+    small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    h, w = small.shape[:2]
+    for i in range(n):
+        x0, y0 = 40 + 6 * i, 150 + 2 * i  # a head moving 15% of its width per frame
+        frame = np.full((size[1], size[0], 3), 127, np.uint8)
+        frame[y0:y0 + h, x0:x0 + w] = small
+        yield frame, np.array([x0, y0, x0, y0], np.float32)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_video_default_detect_size_hides_30px_faces_at_720p(group_photo, detector, every):
+    """The video default detects at reduced resolution; faces >= 30 px in a 720p frame must still be covered."""
+    from mien.anonymize import VideoAnonymizer
+
+    truth = detector.detect(group_photo).boxes * 0.3  # six faces, 34-44 px after shrinking
+    assert len(truth) == 6 and (truth[:, 3] - truth[:, 1]).min() >= 30
+    clip = list(small_faces_clip(group_photo, 10))
+    anonymizer = VideoAnonymizer("blur", every=every)
+    for out in anonymizer.run(frame for frame, _ in clip):
+        mask = anonymizer.method.mask(out.faces, 720, 1280)
+        for box in truth + clip[out.index][1]:
+            x1, y1, x2, y2 = np.round(box).astype(int)
+            covered = float((mask[y1:y2, x1:x2] >= 0.99).mean())
+            assert covered >= 0.9, f"frame {out.index}: a {y2 - y1} px face only {covered:.0%} hidden"
+    assert len(anonymizer.detect_seconds) == (10 if every == 1 else 4)
+
+
 def lfw(data_dir, name):
     return load_image(data_dir / "lfw" / "images" / name)
 

@@ -32,3 +32,12 @@ def test_detect_size_is_refused_for_a_detector_that_cannot_resize(tmp_path, caps
     assert main([*args, "--detect-size", "640"]) == 2
     assert "detect size applies to centerface" in capsys.readouterr().err
     assert main([*args[:-2], "--detect-size", "16"]) == 2, "below 32 px is a usage error"
+
+
+def test_cli_video_defaults_are_the_library_defaults():
+    from mien.anonymize.video import DEFAULT_EVERY
+    from mien.cli.anonymize import DEFAULT_EVERY as CLI_EVERY
+    from mien.cli.anonymize import anonymize
+
+    every = next(p for p in anonymize.params if p.name == "every")
+    assert CLI_EVERY == every.default == DEFAULT_EVERY
