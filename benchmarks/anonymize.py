@@ -10,7 +10,8 @@ remains are false alarms and oversized boxes); and ms per image. The box methods
 Video (``--part video``): clips made from WIDER photos with a virtual camera that pans
 and zooms across each (1280x720, 30 fps), so every annotated face's box is known in
 every frame. The clip is encoded to H.264, then anonymised through the real decode /
-track / encode pipeline. Reported per setting (detect every frame, every 3rd, every 5th):
+track / encode pipeline. Reported per setting (detection size x detection interval, with
+decode and encode in threads or serial):
 the share of frames where some annotated face >= 30 px tall is not covered (less than
 90% of its box hidden; and less than 50%), the share of face-frames uncovered, and
 frames per second end to end (decode + detect + track + mask + encode).
