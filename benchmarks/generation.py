@@ -328,14 +328,13 @@ def speed(gen, repeats: int = 5) -> dict:
         t = time.perf_counter()
         gen.raw(z, a, g)
         raw.append(time.perf_counter() - t)
-    faces = gen.raw(z[:8], a[:8], g[:8])
     fin = []
     for _ in range(repeats):
         t = time.perf_counter()
-        finish(faces, SIZE)
+        finish(gen.raw(z, a, g), SIZE)
         fin.append(time.perf_counter() - t)
     return {"raw64_batch64_images_per_s": round(64 / float(np.median(raw)), 1),
-            "finished256_images_per_s": round(8 / float(np.median(fin)), 2),
+            "finished256_images_per_s": round(64 / float(np.median(fin)), 1),
             "repeats": repeats}
 
 
@@ -440,7 +439,12 @@ def main() -> None:
             "generated_median_nearest": stat(np.median, near_fake),
             "generated_min_nearest": stat(np.min, near_fake),
             "heldout_real_share_below": stat(lambda x: np.mean(x < SAME_PERSON), near_real),
-            "heldout_real_median_nearest": stat(np.median, near_real)}
+            "heldout_real_median_nearest": stat(np.median, near_real),
+            # 0.6 is calibrated on sharp photos; on 64 px faces dlib distances shrink, so also compare
+            # with the held-out faces' own nearest-training distances (which include real repeats).
+            "heldout_real_p5_nearest": stat(lambda x: np.percentile(x, 5), near_real),
+            "generated_share_below_heldout_p5": stat(lambda x: np.mean(x < np.percentile(near_real, 5)), near_fake)
+            if len(near_real) else None}
 
     wm = watermark_robustness(finished[:200])
     lfw = lfw_false_positives(args.cache, args.lfw, args.workers)
@@ -458,15 +462,17 @@ def main() -> None:
         markdown_table(["exactly one face", "share"], [[k, v] for k, v in one_face.items()]),
         markdown_table(["condition accuracy", "faces", "gender", "age band", "age band +-1"],
                        [[k, v["faces"], v["gender"], v["age_band_exact"], v["age_band_within_1"]] for k, v in condition.items()]),
-        markdown_table(["memorisation", "share nearest training face < 0.6", "median nearest"],
-                       [["generated", memo["generated_share_below"], memo["generated_median_nearest"]],
-                        ["held-out real", memo["heldout_real_share_below"], memo["heldout_real_median_nearest"]]]),
+        markdown_table(["memorisation", "share nearest training face < 0.6", "median nearest",
+                        "share below held-out 5th percentile"],
+                       [["generated", memo["generated_share_below"], memo["generated_median_nearest"],
+                         memo["generated_share_below_heldout_p5"]],
+                        ["held-out real", memo["heldout_real_share_below"], memo["heldout_real_median_nearest"], 0.05]]),
         markdown_table(["watermark attack", "images", "bit accuracy", "detected", "min score"],
                        [[w["attack"], w["images"], w["bit_accuracy"], w["detected"], w["min_score"]] for w in wm]),
         markdown_table(["LFW images", "false positives", "max score", "threshold"],
                        [[lfw["images"], lfw["detected"], lfw["max_score"], lfw["threshold"]]]),
         markdown_table(["speed", "images/s"], [["raw 64 px, batch 64", spd["raw64_batch64_images_per_s"]],
-                                               ["finished 256 px (upscale + watermark)", spd["finished256_images_per_s"]]]),
+                                               ["generate + upscale to 256 px + watermark, batch 64", spd["finished256_images_per_s"]]]),
     ])
     write_outputs("generation", result, table)
 
