@@ -1,13 +1,14 @@
 """Train mien's conditional face GAN on UTKFace (torch at training time only).
 
-    /tmp/torchenv/bin/python -m mien.generate.train --out /tmp/mien_gan --minutes 90
+    /tmp/torchenv/bin/python -m mien.generate.train --out /tmp/mien_gan --minutes 90 --threads 1
     /tmp/torchenv/bin/python -m mien.generate.train --out /tmp/mien_gan --export mien/generate/weights/gan64.onnx
 
 Architecture (sized for a 2-core CPU): a DCGAN-style generator (transposed convolutions
 4 -> 64 px) with conditional batch norm on learned age-band and gender embeddings, a
 discriminator with spectral norm and a projection head for both conditions, hinge loss,
 DiffAugment (translation, colour, cutout) on real and fake images, and an exponential
-moving average of the generator weights that is what gets exported. Seeded and resumable:
+moving average of the generator weights that is what gets exported; ``--mode-seeking``
+adds Mao et al.'s (2019) term against a generator that ignores its latent. Seeded and resumable:
 ``--out`` holds ``ckpt.pt`` (saved every ``--save-every`` steps and on exit) and
 ``log.jsonl`` (losses). The held-out tenth of UTKFace (``mien.generate.data``) is never read.
 """

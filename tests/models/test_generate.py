@@ -111,3 +111,12 @@ def test_cli_generate_grid_single_and_gif(tmp_path, capsys):
     assert check(gif).record.params["seed_b"] == 2
     assert main(["generate", "--seed", "1", "--interpolate", "2", "-o", str(tmp_path / "x.png")]) != 0
     assert main(["generate", "--age", "abc", "-o", str(tmp_path / "y.png")]) == 2
+
+
+def test_detector_finds_one_face_in_most_samples(gen):
+    from mien.detect import get_detector
+
+    detector = get_detector()
+    faces = finish(gen.sample(16, seed=2026).images)
+    counts = [len(detector(img)) for img in faces]
+    assert sum(c == 1 for c in counts) >= 12, counts  # 95% on 500 samples in benchmarks/generation.py
