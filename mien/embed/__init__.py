@@ -6,10 +6,9 @@ models are never compared by mistake (``EmbeddingMismatchError``).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
-from ..errors import UnknownModelError
+from .._lazy import resolve
 from .base import Embedder, EmbedderInfo, Embeddings, paired_distances, pairwise_distances
 
 # name -> "module:Class"; imported only when asked for, so importing mien loads nothing.
@@ -23,12 +22,7 @@ DEFAULT_EMBEDDER = "dlib-resnet"
 
 
 def embedder_class(name: str) -> type[Embedder]:
-    try:
-        target = EMBEDDERS[name]
-    except KeyError:
-        raise UnknownModelError(name, list(EMBEDDERS), kind="embedder") from None
-    module, cls = target.split(":")
-    return getattr(import_module(module), cls)
+    return resolve(EMBEDDERS, name, "embedder")
 
 
 def get_embedder(name: str = DEFAULT_EMBEDDER, **options: Any) -> Embedder:
