@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 import time
 from pathlib import Path
@@ -64,7 +63,6 @@ def analyse(images: np.ndarray, label: str, attributes: bool = False) -> dict[st
     from mien.attributes import get_attribute_model
     from mien.detect import get_detector
     from mien.embed import get_embedder
-    from mien.types import Faces
 
     detector = get_detector()
     embedder = get_embedder("dlib-resnet")

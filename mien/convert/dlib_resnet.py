@@ -30,7 +30,6 @@ zero padding at the end of each axis; the graph pads the same way.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -167,7 +167,7 @@ def _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src
 
     rate = vin.average_rate or vin.guessed_rate or Fraction(25)
     vout = None
-    aout, audio_mode, resampler = None, "none", None
+    aout, audio_mode = None, "none"
     if ain is not None:
         if ain.codec_context.name in _AUDIO_COPY.get(suffix, set()) or suffix == ".mkv":
             aout, audio_mode = out.add_stream_from_template(ain), "copied"

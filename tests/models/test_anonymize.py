@@ -14,7 +14,6 @@ from mien.detect import get_detector
 from mien.detect.base import iou_matrix
 from mien.errors import MultipleFacesError
 from mien.image import load_image
-from mien.models.store import model_path
 from mien.video.io import probe, write_video
 
 

@@ -11,7 +11,7 @@ from mien.embed import Embeddings
 from mien.errors import EmbeddingMismatchError, InputError, ShapeError
 from mien.match import calibration as cal
 from mien.match import verify
-from mien.match.calibration import Calibration, load_calibration, save_calibration
+from mien.match.calibration import load_calibration, save_calibration
 
 
 @pytest.fixture
