@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . .venv/bin/activate
+# Undefined names, unused imports and syntax errors fail the run before any test does.
+ruff check --select F,E9 --output-format concise mien tests benchmarks scripts
 python -m pytest -q "$@"
