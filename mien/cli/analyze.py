@@ -62,7 +62,8 @@ def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landma
             results.append({"image": str(path), "error": str(exc)})
             click.echo(f"mien: error: {exc}", err=True)
             continue
-        results.append({"image": str(path), "detector": analyzer.detector.name, **result.to_dict(with_mesh)})
+        results.append({"image": str(path), "detector": analyzer.detector.name, "landmark_model": analyzer.landmarks,
+                        **result.to_dict(with_mesh)})
         if draw_to is not None:
             target = draw_to / f"{path.stem}_analysis.png" if len(paths) > 1 or draw_to.is_dir() else draw_to
             save_image(draw_analysis(pixels, result), target)

@@ -53,7 +53,7 @@ def generate(count, age, gender, seed, truncation, output, separate, size, seed_
             from ..provenance import sidecar_path
 
             sidecar_path(output).write_text(json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n")
-        written.append({"path": str(output), "frames": frames})
+        written.append({"path": str(output), "model": MODEL, "frames": frames})
     else:
         samples = gen.sample(count, age, gender, seed, truncation)
         labels = samples.labels()
@@ -63,11 +63,11 @@ def generate(count, age, gender, seed, truncation, output, separate, size, seed_
                 path = Path(f"{stem}_{i:03d}{suffix}")
                 record = ProvenanceRecord("generate", MODEL, params={**params, "index": i, "condition": label}, licence=licence)
                 save_with_record(img, path, record, sidecar=sidecar)
-                written.append({"path": str(path), "condition": label})
+                written.append({"path": str(path), "model": MODEL, "condition": label})
         else:
             record = ProvenanceRecord("generate", MODEL, params={**params, "conditions": labels}, licence=licence)
             save_with_record(finish(samples.images, size, as_grid=True)[0], output, record, sidecar=sidecar)
-            written.append({"path": str(output), "conditions": labels})
+            written.append({"path": str(output), "model": MODEL, "conditions": labels})
     if as_json:
         echo_json(written)
     else:

@@ -59,3 +59,14 @@ def test_models_list_marks_non_commercial():
     assert by_name["dlib-shape68"]["commercial"] is False
     table = run("models", "list", check=True).stdout
     assert "NO (non-commercial)" in table
+
+
+def test_outputs_that_used_a_non_commercial_model_say_so(data_dir, tmp_path):
+    face = str(data_dir / "lfw" / "images" / "Abel_Pacheco_0001.jpg")
+    doc = json.loads(run("embed", face, "--model", "mobileface", check=True).stdout)
+    assert [n["model"] for n in doc["non_commercial_models"]] == ["mobileface"]
+    doc = json.loads(run("analyze", face, "--json", "--landmarks", "dlib68", check=True).stdout)
+    assert "dlib-shape68" in [n["model"] for n in doc["non_commercial_models"]]
+    # Commercial-safe defaults carry no notice.
+    assert "non_commercial_models" not in json.loads(run("detect", face, "--json", check=True).stdout)
+    assert "non_commercial_models" not in json.loads(run("embed", face, check=True).stdout)

@@ -115,3 +115,12 @@ def test_importing_mien_loads_nothing():
     code = "import sys, mien; mien.Faces; print(sorted(m for m in sys.modules if m.split('.')[0] in {'onnxruntime','dlib','cv2','onnx'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_non_commercial_notice_finds_models_named_anywhere_in_an_output():
+    from mien.cli.common import non_commercial_models
+
+    doc = {"detector": "centerface", "faces": [{"age": {"model": "utk-heads"}, "gender": {"model": "dlib-gender"}}],
+           "model": "faceres+flip", "landmark_model": "dlib68"}
+    assert sorted(n["model"] for n in non_commercial_models(doc)) == ["dlib-shape68", "faceres", "utk-heads"]
+    assert non_commercial_models({"detector": "centerface", "model": "dlib-resnet"}) == []
