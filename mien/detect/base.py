@@ -54,6 +54,12 @@ class Detector(ABC):
     def name(self) -> str:
         return self.info.name
 
+    @property
+    def candidate_floor(self) -> float:
+        """Score down to which a forward pass decodes candidates: a little below the final
+        threshold, so NMS sees the overlapping boxes that the threshold would later drop."""
+        return min(self.score_threshold, 0.3)
+
     @abstractmethod
     def _candidates(self, image: np.ndarray) -> Faces:
         """Raw detections for one RGB image; may contain overlaps and low scores."""

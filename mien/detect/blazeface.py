@@ -103,15 +103,13 @@ class BlazeFace(Detector):
         threads: int | None = None,
     ) -> None:
         super().__init__(score_threshold, min_face, nms_iou, tile)
-        # Decode candidates a little below the final threshold so NMS sees the overlaps.
-        self._decode_floor = min(self.score_threshold, 0.3)
         self._session = onnx_session(MODEL, threads)
 
     def _candidates(self, image: np.ndarray) -> Faces:
         square, scale, (pad_x, pad_y) = letterbox(image)
         blob = (square.astype(np.float32) / 127.5 - 1.0)[None]
         regressors, logits = self._session.run(None, {"input": blob})
-        boxes, scores, kps = decode(regressors[0], logits[0, :, 0], self._decode_floor)
+        boxes, scores, kps = decode(regressors[0], logits[0, :, 0], self.candidate_floor)
         offset = np.array([pad_x, pad_y], np.float32)
         boxes = (boxes - np.tile(offset, 2)) / scale
         kps = (kps - offset) / scale

@@ -52,8 +52,6 @@ class CenterFace(Detector):
     ) -> None:
         super().__init__(score_threshold, min_face, nms_iou, tile)
         self.max_side = int(max_side)
-        # Decode candidates below the final threshold so NMS sees every overlap.
-        self._decode_floor = min(self.score_threshold, 0.3)
         self._session = _session(str(model_path("centerface")), threads)
 
     def _candidates(self, image: np.ndarray) -> Faces:
@@ -64,7 +62,7 @@ class CenterFace(Detector):
         resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         blob = np.ascontiguousarray(resized.transpose(2, 0, 1)[None].astype(np.float32))
         heat, size, offset, lms = self._session.run(list(_OUTPUTS), {"input.1": blob})
-        faces = decode(heat[0, 0], size[0], offset[0], lms[0], self._decode_floor)
+        faces = decode(heat[0, 0], size[0], offset[0], lms[0], self.candidate_floor)
         return Faces(
             faces.boxes * np.array([w / new_w, h / new_h] * 2, np.float32),
             faces.scores,
