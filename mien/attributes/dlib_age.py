@@ -2,6 +2,11 @@
 
 The network gives 81 class probabilities for ages 0 (weighted 0.25) to 80; the age is
 their expectation, as in dlib's example. Input: a 64x64 dlib face chip (padding 0.2).
+
+By default the network also sees the mirrored chip and the two distributions are averaged
+(``DlibAge(flip=False)`` for the single pass of the reference package): on the 4,000 UTKFace
+test images of benchmarks/attributes.py this lowers the MAE from 6.22 to 6.12 years, for one
+more 64 px pass per face. Gender is not flipped: there it gained nothing (90.0% vs 89.9%).
 """
 
 from __future__ import annotations
@@ -34,8 +39,16 @@ class DlibAge(AttributeModel):
     task = "age"
     model = "dlib-age"
 
+    def __init__(self, flip: bool = True) -> None:
+        self.flip = flip
+
     def probabilities(self, image: np.ndarray, faces: Faces) -> np.ndarray:
-        return run_dlib_model(self.model, dlib_chips(image, faces, 64))
+        """(N, 81): the class distribution, averaged over the chip and its mirror when ``flip``."""
+        chips = dlib_chips(image, faces, 64)
+        if not self.flip:
+            return run_dlib_model(self.model, chips)
+        probs = run_dlib_model(self.model, np.concatenate([chips, chips[:, :, ::-1]]))
+        return (probs[:len(chips)] + probs[len(chips):]) / 2
 
     def from_probabilities(self, probs: np.ndarray) -> list[Prediction]:
         probs = np.asarray(probs, np.float64)
