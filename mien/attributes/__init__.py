@@ -19,6 +19,8 @@ ATTRIBUTE_MODELS: dict[str, str] = {
     "fer-emotion": "mien.attributes.fer_emotion:FerEmotion",
     "faceres-age": "mien.attributes.faceres:FaceresAge",  # research use only
     "faceres-gender": "mien.attributes.faceres:FaceresGender",  # research use only
+    "ssrnet-age": "mien.attributes.ssrnet:SsrnetAge",  # research use only
+    "ssrnet-gender": "mien.attributes.ssrnet:SsrnetGender",  # research use only
     "utk-age": "mien.attributes.heads:UtkAge",  # trained on UTKFace: research use only
     "utk-gender": "mien.attributes.heads:UtkGender",  # trained on UTKFace: research use only
 }

@@ -76,11 +76,15 @@ def dlib_chips(image: np.ndarray, faces: Faces, size: int, padding: float = 0.2)
     return np.stack(chips).astype(np.uint8) if chips else np.zeros((0, size, size, 3), np.uint8)
 
 
-def square_crops(image: np.ndarray, faces: Faces, size: int, margin: float = 0.1, gray: bool = False) -> np.ndarray:
+def square_crops(image: np.ndarray, faces: Faces, size: int, margin: float = 0.1, gray: bool = False,
+                 border: str = "mean") -> np.ndarray:
     """(N, size, size[, 3]) uint8 crops of each square box widened by ``margin`` per side.
 
-    Parts outside the image are filled with the image's mean grey, as fer pads.
+    Parts outside the image are filled with the image's mean grey, as fer pads
+    (``border="mean"``), or mirrored (``border="reflect"``, for wide margins on tight crops).
     """
+    if border not in ("mean", "reflect"):
+        raise ValueError(f"border must be 'mean' or 'reflect', not {border!r}")
     src = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if gray else image
     fill = float(src.mean())
     h, w = src.shape[:2]
@@ -91,7 +95,13 @@ def square_crops(image: np.ndarray, faces: Faces, size: int, margin: float = 0.1
         l, t = int(round(cx - side / 2)), int(round(cy - side / 2))
         r, b = l + int(round(side)), t + int(round(side))
         pad = max(0, -l, -t, r - w, b - h)
-        padded = cv2.copyMakeBorder(src, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(fill, fill, fill)) if pad else src
+        if not pad:
+            padded = src
+        elif border == "reflect":
+            mode = cv2.BORDER_REFLECT_101 if pad < min(h, w) else cv2.BORDER_REPLICATE
+            padded = cv2.copyMakeBorder(src, pad, pad, pad, pad, mode)
+        else:
+            padded = cv2.copyMakeBorder(src, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(fill, fill, fill))
         crop = padded[t + pad:b + pad, l + pad:r + pad]
         interp = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
         out.append(cv2.resize(crop, (size, size), interpolation=interp))
