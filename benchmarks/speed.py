@@ -1,6 +1,6 @@
 """End-to-end face recognition throughput: mien vs the ``face_recognition`` package, same run.
 
-    PYTHONPATH=/path/to/fr_pkgs python benchmarks/speed.py [--lfw 200] [--group-repeats 10] [--rounds 3]
+    PYTHONPATH=/path/to/fr_pkgs python benchmarks/speed.py [--lfw 200] [--group-repeats 10] [--rounds 3] [--tta flip,jitter]
 
 Pipeline timed for each: load the image file, detect, align, embed every face found.
 * face_recognition 1.3.0 with its defaults: ``load_image_file``, ``face_locations`` (HOG,
@@ -8,7 +8,9 @@ Pipeline timed for each: load the image file, detect, align, embed every face fo
 * mien: ``load_image``, CenterFace, dlib's chip, the same ResNet as ONNX on onnxruntime;
   "stream" batches the crops of consecutive images (a folder or a video), "per image"
   embeds each image's faces alone (one request at a time); "detector at 640 px" caps
-  CenterFace's input at 640 px on the long side (mien's default is 1280: small faces).
+  CenterFace's input at 640 px on the long side (mien's default is 1280: small faces);
+  ``--tta`` adds one-image-at-a-time rows with test-time augmentation (flip: 2 views,
+  jitter: 16), the price of the more accurate modes.
 
 face_recognition needs installing beside mien without its dependencies (it pins dlib;
 dlib-bin provides it) and with setuptools<81 for pkg_resources, e.g.
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1,
                     help="onnxruntime threads for mien (default 1: one core, as dlib in face_recognition uses)")
+    ap.add_argument("--tta", default="",
+                    help="comma-separated TTA levels to time too, one image at a time, e.g. flip,jitter (mien.embed.tta)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
@@ -98,22 +102,25 @@ def main(argv: list[str] | None = None) -> int:
     detector = get_detector("centerface", threads=args.threads)
     fast_detector = get_detector("centerface", threads=args.threads, max_side=640)
     embedder = get_embedder("dlib-resnet", threads=args.threads)
+    tta = {level: get_embedder("dlib-resnet", threads=args.threads, tta=level)
+           for level in (t.strip() for t in args.tta.split(",")) if level}
     # warm-up: load every model once, outside the timing
     run_mien(sets["LFW 150 px"][:2], detector, embedder, stream=False)
     run_face_recognition(sets["LFW 150 px"][:2])
 
     rows = []
     for name, paths in sets.items():
-        timings: dict[str, list[float]] = {"face_recognition": [], "mien per image": [], "mien stream": [],
-                                           "mien stream, detector at 640 px": []}
+        variants = [("mien per image", detector, embedder, False), ("mien stream", detector, embedder, True),
+                    ("mien stream, detector at 640 px", fast_detector, embedder, True)]
+        variants += [(f"mien per image, {emb.model_id}", detector, emb, False) for emb in tta.values()]
+        timings: dict[str, list[float]] = {"face_recognition": [], **{label: [] for label, *_ in variants}}
         counts: dict[str, int] = {}
         for _ in range(args.rounds):
             t, n = run_face_recognition(paths)
             timings["face_recognition"].append(t)
             counts["face_recognition"] = n
-            for label, det, stream in (("mien per image", detector, False), ("mien stream", detector, True),
-                                       ("mien stream, detector at 640 px", fast_detector, True)):
-                t, n = run_mien(paths, det, embedder, stream)
+            for label, det, emb, stream in variants:
+                t, n = run_mien(paths, det, emb, stream)
                 timings[label].append(t)
                 counts[label] = n
         base = len(paths) / float(np.median(timings["face_recognition"]))

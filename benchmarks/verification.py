@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import data_root, header  # noqa: E402
 from mien.detect import get_detector  # noqa: E402
 from mien.embed import get_embedder, paired_distances  # noqa: E402
+from mien.embed.tta import tta_suffix  # noqa: E402
 from mien.image import load_image  # noqa: E402
 from mien.match import calibration  # noqa: E402
 from mien.match.faces import detect_with_fallback  # noqa: E402
@@ -45,9 +47,19 @@ def read_pairs(data: Path) -> list[tuple[int, str, str, int]]:
         return [(int(r["fold"]), r["path1"], r["path2"], int(r["same"])) for r in csv.DictReader(fh)]
 
 
-def detect_all(data: Path, paths: list[str], detector_name: str, cache: Path) -> dict:
-    """The face used for each image (largest of those found, with the fallback), cached."""
-    file = cache / f"{detector_name}_faces.npz"
+def detector_label(detector_name: str, scale: float) -> str:
+    """Cache key of a detection configuration: "centerface", "centerface@0.5x"."""
+    return detector_name if scale == 1 else f"{detector_name}@{scale:g}x"
+
+
+def detect_all(data: Path, paths: list[str], detector_name: str, cache: Path, scale: float = 1.0) -> dict:
+    """The face used for each image (largest of those found, with the fallback), cached.
+
+    With ``scale`` != 1 the detector sees the image resized by that factor and its boxes
+    and landmarks are mapped back: 0.5 is what a detector input cap at half a photo's
+    size does to faces of LFW's size (the crop is still cut from the full image).
+    """
+    file = cache / f"{detector_label(detector_name, scale)}_faces.npz"
     if file.is_file():
         z = np.load(file, allow_pickle=False)
         return {k: z[k] for k in z.files}
@@ -57,7 +69,11 @@ def detect_all(data: Path, paths: list[str], detector_name: str, cache: Path) ->
     how = []
     start = time.perf_counter()
     for i, rel in enumerate(paths):
-        faces, pass_name = detect_with_fallback(load_image(data / rel), detector)
+        image = load_image(data / rel)
+        if scale != 1:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        faces, pass_name = detect_with_fallback(image, detector)
+        faces = faces.scaled(1 / scale) if scale != 1 else faces
         how.append(pass_name)
         out["found"][i] = len(faces)
         if len(faces):
@@ -71,49 +87,68 @@ def detect_all(data: Path, paths: list[str], detector_name: str, cache: Path) ->
     return out
 
 
-def embed_all(data: Path, paths: list[str], embedders: list[str], detector_name: str, cache: Path) -> dict:
-    """Raw and mirrored-crop vectors for every image and embedder, cached in one .npz per config."""
+def embed_all(data: Path, paths: list[str], embedders: list[str], detector_name: str, cache: Path,
+              scale: float = 1.0) -> dict:
+    """Every TTA view's vector (N, V, D) for every image and embedder, cached in one .npz per config.
+
+    V is 2 (the crop and its mirror) unless the spec asks for ``tta=jitter``: then the
+    ``jitters`` views of ``mien.embed.tta``, whose first k are what ``jitters=k`` gives.
+    """
     cache.mkdir(parents=True, exist_ok=True)
     out = {}
     todo = []
     for name in embedders:
-        file = cache / f"{detector_name}_{name}.npz"
+        file = cache / f"{detector_label(detector_name, scale)}_{name}.npz"
         if file.is_file():
             z = np.load(file, allow_pickle=False)
-            out[name] = {k: z[k] for k in z.files}
+            entry = {k: z[k] for k in z.files}
+            if "views" not in entry:  # caches written before the views layout
+                entry["views"] = np.stack([entry.pop("vectors"), entry.pop("mirrored")], axis=1)
+            out[name] = entry
         else:
             todo.append(name)
     if not todo:
         return out
-    found = detect_all(data, paths, detector_name, cache)
-    models = {n: get_embedder(*_parse_spec(n)[:1], **_parse_spec(n)[1]) for n in todo}
+    found = detect_all(data, paths, detector_name, cache, scale)
     start = time.perf_counter()
-    for n, model in models.items():
+    for n in todo:
+        base, options = _parse_spec(n)
+        options.setdefault("tta", "flip")
+        model = get_embedder(base, **options)
         w, h = model.info.input_size
         crops = np.zeros((len(paths), h, w, 3), np.uint8)  # no face: a blank crop, scored as a non-match
         for i, rel in enumerate(paths):
             if found["found"][i]:
                 face = Faces(found["boxes"][i : i + 1], found["scores"][i : i + 1], found["landmarks"][i : i + 1])
                 crops[i] = model.align(load_image(data / rel), face).crops[0]
-        vec = model.embed(crops).vectors
-        mirrored = model.embed(np.ascontiguousarray(crops[:, :, ::-1])).vectors
-        out[n] = {"vectors": vec, "mirrored": mirrored, "found": found["found"], "how": found["how"]}
-        np.savez(cache / f"{detector_name}_{n}.npz", **out[n])
+        out[n] = {"views": model.embed_views(crops), "found": found["found"], "how": found["how"]}
+        np.savez(cache / f"{detector_label(detector_name, scale)}_{n}.npz", **out[n])
         print(f"  embedded {len(paths)} images with {n}, {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return out
 
 
 def _parse_spec(spec: str) -> tuple[str, dict]:
-    """"dlib-resnet:aligner=landmarks" -> ("dlib-resnet", {"aligner": "landmarks"})."""
+    """"dlib-resnet:aligner=shape5,tta=jitter,jitters=16" -> ("dlib-resnet", {"aligner": "shape5", ...})."""
     name, _, opts = spec.partition(":")
-    return name, dict(o.split("=", 1) for o in opts.split(",") if o) if opts else {}
+    options: dict = dict(o.split("=", 1) for o in opts.split(",") if o) if opts else {}
+    if "jitters" in options:
+        options["jitters"] = int(options["jitters"])
+    return name, options
 
 
-def flip_vectors(entry: dict, metric: str) -> np.ndarray:
-    """What ``Embedder(flip=True)`` returns, from cached raw and mirrored vectors."""
-    if metric == "euclidean":
-        return (entry["vectors"] + entry["mirrored"]) / 2
-    return entry["vectors"] + entry["mirrored"]
+def tta_variants(spec: str, views: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(label, vectors) for each TTA level the cached views allow: what ``Embedder(tta=...)`` returns.
+
+    Views 0 and 1 are the crop and its mirror; jitter views follow, and the first k of
+    them are exactly ``jitters=k``'s, so one cache gives the whole accuracy-vs-views curve.
+    """
+    name, _, opts = spec.partition(":")
+    kept = ",".join(o for o in opts.split(",") if o and not o.startswith(("tta=", "jitters=")))
+    label = name + (f":{kept}" if kept else "")
+    out = [(label, views[:, 0]), (label + tta_suffix("flip", 2), views[:, :2].mean(axis=1))]
+    counts = [k for k in (4, 8, 16, 32, 64, 100) if k < views.shape[1]] + ([views.shape[1]] if views.shape[1] > 2 else [])
+    out += [(label + tta_suffix("jitter", k), views[:, :k].mean(axis=1)) for k in counts]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=data_root() / "lfw")
     ap.add_argument("--embedders", default="dlib-resnet", help="';'-separated, options after ':' e.g. dlib-resnet:aligner=landmarks")
     ap.add_argument("--detector", default="centerface")
+    ap.add_argument("--detect-scale", type=float, default=1.0,
+                    help="resize each image by this before detection (0.5: a detector input cap at half size)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mien_lfw_cache"))
     ap.add_argument("--fuse", default="", help="';'-separated embedders (of --embedders) to fuse, e.g. dlib-resnet;faceres")
     ap.add_argument("--write-thresholds", action="store_true")
@@ -138,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(set(identity) | {p for _, a, b, _ in pairs for p in (a, b)})
     index = {p: i for i, p in enumerate(paths)}
     names = [n.strip() for n in args.embedders.split(";") if n.strip()]
-    cached = embed_all(args.data, paths, names, args.detector, args.cache)
+    cached = embed_all(args.data, paths, names, args.detector, args.cache, args.detect_scale)
 
     folds = np.array([f for f, *_ in pairs])
     same = np.array([s for *_, s in pairs], bool)
@@ -146,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     ib = np.array([index[b] for _, _, b, _ in pairs])
     ids = np.array([identity.get(p, p) for p in paths])
 
-    results = {**header(), "detector": args.detector, "pairs": len(pairs), "images": len(paths), "rows": []}
+    results = {**header(), "detector": detector_label(args.detector, args.detect_scale), "pairs": len(pairs), "images": len(paths), "rows": []}
     curves = {}
     scores_for_fusion = {}
     thresholds_out = {}
@@ -158,8 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         info = embedder_class(_parse_spec(name)[0]).info
         entry = cached[name]
         missing = entry["found"] == 0
-        for variant, vectors in (("", entry["vectors"]), ("+flip", flip_vectors(entry, info.metric))):
-            label = name + variant
+        for label, vectors in tta_variants(name, entry["views"]):
             dist = paired_distances(vectors[ia], vectors[ib], info.metric)
             dist[missing[ia] | missing[ib]] = np.inf  # a missing face never matches
             scores_for_fusion[label] = dist

@@ -1,9 +1,9 @@
 """The embedder contract and the ``Embeddings`` value every embedder returns.
 
 An embedder turns aligned face crops into fixed-length vectors. Each result is tagged
-with the id of the model that made it (plus ``+flip`` when horizontal-flip test-time
-augmentation was used, which shifts the score distribution), and with the metric the
-model is compared by; comparing embeddings of two different ids raises
+with the id of the model that made it (plus ``+flip`` or ``+jitter8`` when test-time
+augmentation was used, which shifts the score distribution: ``mien.embed.tta``), and
+with the metric the model is compared by; comparing embeddings of two different ids raises
 ``EmbeddingMismatchError`` instead of returning a meaningless number.
 
 Subclasses set ``info`` and implement ``_forward(crops) -> (N, D) float32`` on a batch of
@@ -19,8 +19,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import EmbeddingMismatchError, ShapeError
+from ..errors import EmbeddingMismatchError, InputError, ShapeError
 from ..types import AlignedFaces, Faces
+from .tta import DEFAULT_JITTERS, apply_view, check_tta, tta_suffix, view_matrices
 
 METRICS = ("euclidean", "cosine")
 
@@ -121,9 +122,21 @@ class Embedder(ABC):
 
     info: EmbedderInfo
 
-    def __init__(self, batch_size: int = 32, flip: bool = False) -> None:
+    def __init__(self, batch_size: int = 32, flip: bool = False, tta: str | None = None,
+                 jitters: int = DEFAULT_JITTERS) -> None:
+        """``tta``: "none", "flip" or "jitter" (``jitters`` views), see ``mien.embed.tta``;
+        ``flip=True`` is the older spelling of ``tta="flip"``."""
+        if flip and tta not in (None, "flip"):
+            raise InputError(f"flip=True contradicts tta={tta!r}; pass one of them")
         self.batch_size = int(batch_size)
-        self.flip = bool(flip)
+        self.tta = tta or ("flip" if flip else "none")
+        check_tta(self.tta, jitters)
+        self.jitters = int(jitters)  # views of the "jitter" level
+        self._views: np.ndarray | None = None
+
+    @property
+    def flip(self) -> bool:
+        return self.tta == "flip"
 
     @property
     def name(self) -> str:
@@ -131,8 +144,15 @@ class Embedder(ABC):
 
     @property
     def model_id(self) -> str:
-        """The tag of this embedder's output: its name, plus ``+flip`` with flip TTA."""
-        return f"{self.info.name}+flip" if self.flip else self.info.name
+        """The tag of this embedder's output: its name, plus ``+flip`` / ``+jitter8`` with TTA."""
+        return self.info.name + tta_suffix(self.tta, self.jitters)
+
+    @property
+    def views(self) -> np.ndarray:
+        """(V, 2, 3) crop->view affines of the TTA level (V = 1 without TTA)."""
+        if self._views is None:
+            self._views = view_matrices(self.tta, self.jitters, self.info.input_size)
+        return self._views
 
     @abstractmethod
     def _forward(self, crops: np.ndarray) -> np.ndarray:
@@ -143,23 +163,25 @@ class Embedder(ABC):
 
         return align_faces(image, faces, template=self.info.template)
 
-    def embed(self, crops: AlignedFaces | np.ndarray) -> Embeddings:
-        """Embed aligned crops in batches; with ``flip`` the mirrored crop's vector is added."""
+    def embed_views(self, crops: AlignedFaces | np.ndarray) -> np.ndarray:
+        """(N, V, D) float32: the network's vector for each TTA view of each crop."""
         arr = crops.crops if isinstance(crops, AlignedFaces) else np.asarray(crops)
         w, h = self.info.input_size
         if arr.ndim == 3:
             arr = arr[None]
         if arr.ndim != 4 or arr.shape[1:] != (h, w, 3) or arr.dtype != np.uint8:
             raise ShapeError("crops", f"(N, {h}, {w}, 3) uint8 for {self.name}", f"{arr.shape} {arr.dtype}")
-        out = np.zeros((len(arr), self.info.dim), np.float32)
+        views = self.views
+        out = np.zeros((len(arr), len(views), self.info.dim), np.float32)
         for start in range(0, len(arr), self.batch_size):
             batch = arr[start : start + self.batch_size]
-            vec = self._forward(batch)
-            if self.flip:
-                vec = vec + self._forward(np.ascontiguousarray(batch[:, :, ::-1]))
-                vec = vec / 2 if self.info.metric == "euclidean" else vec
-            out[start : start + len(batch)] = vec
-        return Embeddings(out, self.model_id, self.info.metric)
+            for v, matrix in enumerate(views):
+                out[start : start + len(batch), v] = self._forward(apply_view(batch, matrix))
+        return out
+
+    def embed(self, crops: AlignedFaces | np.ndarray) -> Embeddings:
+        """Embed aligned crops in batches; with TTA, the mean of the views' vectors."""
+        return Embeddings(self.embed_views(crops).mean(axis=1), self.model_id, self.info.metric)
 
     def embed_faces(self, image: np.ndarray, faces: Faces) -> Embeddings:
         """Align ``faces`` found in ``image`` and embed them (one row per face)."""

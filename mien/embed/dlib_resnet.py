@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..models.runtime import dlib_shape_predictor, onnx_session
 from ..types import AlignedFaces, Faces
 from .base import Embedder, EmbedderInfo
+from .tta import DEFAULT_JITTERS
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
@@ -91,11 +92,11 @@ class DlibResNet(Embedder):
     )
 
     def __init__(self, batch_size: int = 32, flip: bool = False, threads: int | None = None,
-                 aligner: str = "landmarks") -> None:
+                 aligner: str = "landmarks", tta: str | None = None, jitters: int = DEFAULT_JITTERS) -> None:
         """``aligner``: "landmarks" (the detector's 5 points warped onto mien's ``dlib150``
         template; the default, more accurate on LFW) or "shape5" (dlib's own predictor
-        and chip)."""
-        super().__init__(batch_size, flip)
+        and chip). ``tta``: "none", "flip" or "jitter" (``mien.embed.tta``)."""
+        super().__init__(batch_size, flip, tta, jitters)
         if aligner not in ("shape5", "landmarks"):
             raise InputError(f"aligner must be 'shape5' or 'landmarks', got {aligner!r}")
         self.aligner = aligner

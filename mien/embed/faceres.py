@@ -16,6 +16,7 @@ from ..align import Template, scaled_template
 from ..models.runtime import onnx_session
 from ..types import AlignedFaces, Faces
 from .base import Embedder, EmbedderInfo
+from .tta import DEFAULT_JITTERS
 
 SIZE = 224
 CROP_SCALE = 0.75
@@ -41,8 +42,9 @@ class FaceRes(Embedder):
         description="HSE faceres 1024-D (VGGFace2, research use only), loose 224x224 crop",
     )
 
-    def __init__(self, batch_size: int = 16, flip: bool = False, threads: int | None = None) -> None:
-        super().__init__(batch_size, flip)
+    def __init__(self, batch_size: int = 16, flip: bool = False, threads: int | None = None,
+                 tta: str | None = None, jitters: int = DEFAULT_JITTERS) -> None:
+        super().__init__(batch_size, flip, tta, jitters)
         self._session = onnx_session("faceres", threads)
 
     def align(self, image: np.ndarray, faces: Faces) -> AlignedFaces:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..models.runtime import onnx_session
 from .base import Embedder, EmbedderInfo
+from .tta import DEFAULT_JITTERS
 
 
 class MobileFace(Embedder):
@@ -24,8 +25,9 @@ class MobileFace(Embedder):
         description="MobileFace 256-D (research use only), ArcFace 112x112 crop",
     )
 
-    def __init__(self, batch_size: int = 32, flip: bool = False, threads: int | None = None) -> None:
-        super().__init__(batch_size, flip)
+    def __init__(self, batch_size: int = 32, flip: bool = False, threads: int | None = None,
+                 tta: str | None = None, jitters: int = DEFAULT_JITTERS) -> None:
+        super().__init__(batch_size, flip, tta, jitters)
         self._session = onnx_session("mobileface", threads)
 
     def _forward(self, crops: np.ndarray) -> np.ndarray:

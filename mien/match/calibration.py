@@ -266,8 +266,9 @@ def load_calibration(model: str, path: str | os.PathLike | None = None) -> Calib
             return Calibration.from_dict(data[model])
         if path:
             raise InputError(f"calibration file {file} has no entry for {model!r}; it has {', '.join(data)}")
-    flip = " --flip" if model.endswith("+flip") else ""
-    raise InputError(f"no calibration for model {model!r}; run `mien calibrate PAIRS.csv --model {model.split('+')[0]}{flip}`")
+    base, _, tta = model.partition("+")
+    option = {"": "", "flip": " --tta flip"}.get(tta, f" --tta jitter --jitters {tta.removeprefix('jitter')}")
+    raise InputError(f"no calibration for model {model!r}; run `mien calibrate PAIRS.csv --model {base}{option}`")
 
 
 def save_calibration(cal: Calibration, path: str | os.PathLike | None = None) -> Path:

@@ -85,11 +85,32 @@ def test_flip_tta_is_tagged_and_symmetric(dlib_chips):
     assert np.abs(a.vectors - b.vectors).max() < 1e-5  # mirroring the input does not change it
 
 
+def test_jitter_tta_views_and_id(dlib_chips, embedder):
+    """dlib-style jitter: 8 views, the first two the crop and its mirror, the same every call."""
+    jitter = get_embedder("dlib-resnet", tta="jitter", batch_size=3)
+    assert jitter.model_id == "dlib-resnet+jitter8"
+    views = jitter.embed_views(dlib_chips[:4])
+    assert views.shape == (4, 8, 128)
+    assert np.abs(views[:, 0] - embedder.embed(dlib_chips[:4]).vectors).max() < 1e-5
+    flip = get_embedder("dlib-resnet", tta="flip").embed(dlib_chips[:4])
+    assert np.abs(views[:, :2].mean(axis=1) - flip.vectors).max() < 1e-5
+    vectors = jitter.embed(dlib_chips[:4])
+    assert vectors.model == "dlib-resnet+jitter8"
+    assert np.array_equal(vectors.vectors, jitter.embed(dlib_chips[:4]).vectors)  # fixed views: reproducible
+    # the jittered views are the same face: close to the plain vector, not equal to it
+    moved = np.linalg.norm(views[:, 2:] - views[:, :1], axis=2)
+    assert 0.01 < moved.min() and moved.max() < 0.3
+    d = vectors.distances(vectors)
+    assert d[0, 1] < 0.55 < d[0, 2:].min()  # Abel Pacheco twice vs others, at the FMR 1e-3 distance
+
+
 def test_models_are_never_mixed(dlib_chips, embedder):
     plain = embedder.embed(dlib_chips[:1])
     flipped = get_embedder("dlib-resnet", flip=True).embed(dlib_chips[:1])
     with pytest.raises(EmbeddingMismatchError, match="dlib-resnet\\+flip"):
         plain.distances(flipped)
+    with pytest.raises(EmbeddingMismatchError, match="jitter8"):
+        get_embedder("dlib-resnet", tta="jitter").embed(dlib_chips[:1]).distances(flipped)
     with pytest.raises(EmbeddingMismatchError):
         plain.distances(Embeddings(np.zeros((1, 1024)), "faceres"))
 

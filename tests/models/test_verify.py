@@ -33,6 +33,20 @@ def test_same_person_and_different_people(data_dir):
     assert strict.threshold < same.threshold and "LFW" in strict.calibration
 
 
+def test_jitter_tta_verifies_with_its_own_calibration(data_dir):
+    from mien.embed import get_embedder
+    from mien.match.calibration import load_calibration
+
+    jitter = get_embedder("dlib-resnet", tta="jitter")
+    same = verify_images(lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Abel_Pacheco_0004"), embedder=jitter)
+    plain = verify_images(lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Abel_Pacheco_0004"))
+    assert same.same and same.model == "dlib-resnet+jitter8"
+    assert same.threshold == load_calibration("dlib-resnet+jitter8").threshold_for(1e-3) != plain.threshold
+    assert abs(same.distance - plain.distance) < 0.1
+    other = verify_images(lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Akhmed_Zakayev_0001"), embedder=jitter)
+    assert not other.same
+
+
 def test_no_face_names_the_image():
     blank = np.full((240, 320, 3), 127, np.uint8)
     with pytest.raises(NoFaceError, match="blank.png"):
@@ -57,6 +71,11 @@ def test_cli_embed_and_verify_json(data_dir):
     doc = json.loads(out.stdout)
     assert doc["same"] is True and doc["target_fmr"] == 1e-3 and doc["image_a"] == a
     assert {"distance", "similarity", "threshold", "fmr", "model", "calibration"} <= set(doc)
+    out = run("verify", a, b, "--tta", "jitter", "--jitters", "16", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["model"] == "dlib-resnet+jitter16"
+    out = run("verify", a, b, "--tta", "jitter", "--flip")
+    assert out.returncode == 2 and "contradicts" in out.stderr
 
 
 def test_cli_verify_several_faces_is_a_one_line_error(group_photo, data_dir):
