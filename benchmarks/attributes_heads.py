@@ -1,11 +1,11 @@
 """UTKFace-trained age and gender heads vs the CC0 dlib models, on one held-out split.
 
-    nice -n 19 python benchmarks/attributes_heads.py [--train 8000] [--test 4000] [--fit] [--fairness]
+    nice -n 19 python benchmarks/attributes_heads.py [--train N] [--test 4000] [--fit] [--fairness]
 
 * Split (fixed, seeded): TEST is the 4,000-image subset ``benchmarks/attributes.py --utk 4000
   --seed 0`` reports on (``rng(0).choice``); TRAIN is ``--train`` images drawn with seed 1 from
-  the other 14,939 (the first ``--train`` of one seeded permutation, so a smaller TRAIN is a
-  prefix of a larger one). No image is in both. UTKFace has no identity labels, so the same person
+  the other 14,939 (all of them by default; else the first ``--train`` of one seeded permutation,
+  so a smaller TRAIN is a prefix of a larger one). No image is in both. UTKFace has no identity labels, so the same person
   may appear in both: the test numbers may be optimistic for people the heads never saw.
 * Features (``mien.attributes.heads``): CenterFace box (whole crop when none is found, as
   ``benchmarks/attributes.py``), one dlib 5-point shape, dlib-age's 256-D pool + 81
@@ -58,7 +58,7 @@ def labels() -> list[dict]:
 def splits(total: int, n_test: int, n_train: int) -> tuple[np.ndarray, np.ndarray]:
     test = np.sort(np.random.default_rng(0).choice(total, n_test, replace=False))
     rest = np.setdiff1d(np.arange(total), test)
-    return np.random.default_rng(1).permutation(rest)[:n_train], test  # a prefix of one fixed order
+    return np.random.default_rng(1).permutation(rest)[:n_train or None], test  # a prefix of one fixed order
 
 
 def extract(rows: list[dict], idx: np.ndarray, cache: Path) -> dict[str, np.ndarray]:
@@ -292,7 +292,7 @@ def save_heads(gender: Fitted, age: Fitted, meta: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--train", type=int, default=8000)
+    ap.add_argument("--train", type=int, default=0, help="TRAIN size (0, the default: all 14,939 non-TEST images)")
     ap.add_argument("--test", type=int, default=4000)
     ap.add_argument("--fit", action="store_true", help="refit and write mien/attributes/heads/utk_heads.npz")
     ap.add_argument("--alpha", type=float, default=None, help="age-band reweighting exponent for the shipped age head "

@@ -13,11 +13,11 @@ SPECS = [
         name="utk-heads",
         task="age+gender",
         source=Source("bundled", "mien", __version__, "attributes/heads/utk_heads.npz"),
-        sha256="dc878573e6a3c84af0b8602d8c3508de7537184660ca80df4ceee46656325b0e",
+        sha256="f6c6dd5391d5f707a9c9d5faa3bc3da509c205c3eccbc42fac56d118a3da093a",
         license="trained by mien on UTKFace: non-commercial research only",
         commercial=False,
         format="npz",
-        size_bytes=12861,
+        size_bytes=122382,
         normalization={"features": "dlib-age pool/probabilities, dlib-gender hidden/logit, dlib-resnet 128-D; "
                                    "chip and mirror averaged; standardised by the file's mean/scale"},
         description="UTKFace-trained age (regression) and gender (logistic) heads on CC0 face features "
