@@ -21,23 +21,29 @@ from .common import echo_json, expand_images
               help="Image (.png, .jpg, .webp): a grid of all faces, or with --separate OUTPUT_000.png, ...; .gif with --interpolate.")
 @click.option("--separate", is_flag=True, help="One file per face instead of one grid.")
 @click.option("--size", type=click.IntRange(min=128, max=1024), default=256, show_default=True,
-              help="Pixels per face (the 64 px output is upscaled, then watermarked).")
+              help="Pixels per face (the network's output is upscaled, then watermarked).")
+@click.option("--model", default=None,
+              help="Generator: gan128 (default, 128 px) or gan64 (older, 64 px); both research-licensed.")
 @click.option("--interpolate", "seed_b", type=int, default=None,
               help="Write an animated GIF morphing from --seed to this seed (needs -o *.gif).")
 @click.option("--frames", type=click.IntRange(min=2, max=240), default=24, show_default=True)
 @click.option("--sidecar", is_flag=True, help="Also write OUTPUT.provenance.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def generate(count, age, gender, seed, truncation, output, separate, size, seed_b, frames, sidecar, as_json) -> None:
+def generate(count, age, gender, seed, truncation, output, separate, size, model, seed_b, frames, sidecar, as_json) -> None:
     """Generate new faces with mien's conditional GAN (research licence: non-commercial only).
 
     Every image carries mien's invisible watermark and a metadata record
     (check them with ``mien provenance check``).
     """
-    from ..generate.gan import MODEL, FaceGenerator, finish, save_gif
+    from ..generate.gan import MODEL as DEFAULT_MODEL
+    from ..generate.gan import FaceGenerator, finish, save_gif
     from ..models.registry import get_spec
     from ..provenance import ProvenanceRecord, save_with_record
 
-    gen = FaceGenerator()
+    MODEL = model or DEFAULT_MODEL
+    if get_spec(MODEL).task != "generation":
+        raise click.BadParameter(f"{MODEL} is not a face generator", param_hint="--model")
+    gen = FaceGenerator(MODEL)
     params = {"age": age, "gender": gender, "seed": seed, "truncation": truncation, "size": size}
     licence = get_spec(MODEL).licence_note
     written = []

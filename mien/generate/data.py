@@ -98,3 +98,44 @@ def load_pixels(records: list[Record], size: int = 64) -> np.ndarray:
         with Image.open(rec.path) as im:
             out[i] = np.asarray(im.convert("RGB").resize((size, size), Image.BOX))
     return out
+
+
+def pack_records(records: list[Record], path: Path, quality: int = 87) -> Path:
+    """Write faces as one file of WebP images plus labels (``.npz``): small enough to carry
+    the training split to a GPU machine (about 45 MB for 17k faces at 128 px)."""
+    import io
+
+    from PIL import Image
+
+    blobs = []
+    for rec in records:
+        buf = io.BytesIO()
+        with Image.open(rec.path) as im:
+            im.convert("RGB").save(buf, "WEBP", quality=quality, method=4)
+        blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
+    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, blob=np.concatenate(blobs), offsets=offsets,
+                 age=np.array([r.age for r in records], np.int64),
+                 gender=np.array([r.gender for r in records], np.int64))
+    tmp.replace(path)
+    return path
+
+
+def load_pack(path: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pixels (N, size, size, 3) uint8, age bands, genders) from a :func:`pack_records` file."""
+    import io
+
+    from PIL import Image
+
+    d = np.load(path)
+    blob, offsets = d["blob"], d["offsets"]
+    out = np.empty((len(offsets) - 1, size, size, 3), np.uint8)
+    for i in range(len(out)):
+        with Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())) as im:
+            im = im.convert("RGB")
+            out[i] = np.asarray(im if im.size == (size, size) else im.resize((size, size), Image.BOX))
+    bands = np.minimum(d["age"] // 10, len(AGE_BANDS) - 1)
+    return out, bands, d["gender"]

@@ -1,9 +1,10 @@
 """Run mien's conditional face GAN on onnxruntime: samples, grids and latent interpolations.
 
-The generator (``gan64``, bundled in ``mien/generate/weights``) maps a 128-D latent, an
-age band and a gender to a 64x64 face. Outputs are upscaled (bicubic) to ``size`` px,
-256 by default, and then carry mien's invisible watermark: a 64 px face is too small to
-hold it, so the mark is embedded at output resolution.
+The generators (``gan128``, the default, and the older ``gan64``, bundled in
+``mien/generate/weights``) map a 128-D latent, an age band and a gender to a 128x128 or
+64x64 face. Outputs are upscaled (bicubic) to ``size`` px, 256 by default, and then carry
+mien's invisible watermark: the network's face is too small to hold it, so the mark is
+embedded at output resolution.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from ..errors import InputError
 from .data import AGE_BANDS, GENDERS, parse_age_band, parse_gender
 
-MODEL = "gan64"
+MODEL = "gan128"
 Z_DIM = 128
 OUTPUT_SIZE = 256
 
@@ -71,9 +72,10 @@ class FaceGenerator:
 
         self.model = model
         self.session = onnx_session(model, threads)
+        self.size = int(self.session.get_outputs()[0].shape[-1])  # network resolution
 
     def raw(self, z: np.ndarray, age_bands: np.ndarray, genders: np.ndarray, batch: int = 64) -> np.ndarray:
-        """Network output for given latents and condition indices: (N, 64, 64, 3) uint8, unmarked."""
+        """Network output for given latents and condition indices: (N, S, S, 3) uint8, unmarked."""
         out = []
         for i in range(0, len(z), batch):
             img = self.session.run(None, {"z": z[i:i + batch], "age": age_bands[i:i + batch], "gender": genders[i:i + batch]})[0]
@@ -82,7 +84,7 @@ class FaceGenerator:
 
     def sample(self, n: int, age: int | str | Sequence | None = None, gender: int | str | Sequence | None = None,
                seed: int | None = None, truncation: float = 1.0) -> Samples:
-        """n faces at the network's resolution (64 px), unmarked. Unset conditions are drawn at random."""
+        """n faces at the network's resolution, unmarked. Unset conditions are drawn at random."""
         z = latents(n, seed, truncation)
         rng = np.random.default_rng(None if seed is None else seed + 1)
         bands = _conditions(age, n, parse_age_band, len(AGE_BANDS), rng)
@@ -91,7 +93,7 @@ class FaceGenerator:
 
     def interpolate(self, seed_a: int, seed_b: int, frames: int = 24, age: int | str = "20-29",
                     gender: int | str = "female", truncation: float = 1.0) -> np.ndarray:
-        """Faces along a spherical path between the latents of two seeds: (frames, 64, 64, 3)."""
+        """Faces along a spherical path between the latents of two seeds: (frames, S, S, 3)."""
         if frames < 2:
             raise InputError(f"an interpolation needs at least 2 frames, not {frames}")
         za, zb = latents(1, seed_a, truncation)[0], latents(1, seed_b, truncation)[0]

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import spectral_norm
 
-from .data import AGE_BANDS, GENDERS, load_pixels, load_records
+from .data import AGE_BANDS, GENDERS, load_pack, load_pixels, load_records
 
 Z_DIM = 128
 N_BANDS = len(AGE_BANDS)
@@ -132,13 +132,13 @@ def diff_augment(x: torch.Tensor, cutout: bool = True) -> torch.Tensor:
     return x * mask.unsqueeze(1)
 
 
-def load_data(cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Training pixels (N,64,64,3) uint8, age bands, genders; cached as .npz in the run folder."""
+def load_data(cache: Path, size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training pixels (N,size,size,3) uint8, age bands, genders; cached as .npz in the run folder."""
     if cache.is_file():
         d = np.load(cache)
         return d["x"], d["age"], d["gender"]
     recs = load_records("train")
-    x = load_pixels(recs, 64)
+    x = load_pixels(recs, size)
     age = np.array([r.band for r in recs], np.int64)
     gender = np.array([r.gender for r in recs], np.int64)
     np.savez(cache, x=x, age=age, gender=gender)
@@ -152,8 +152,9 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
 
 
 @torch.no_grad()
-def recalibrate_bn(g: Generator, age: np.ndarray, gender: np.ndarray, batches: int = 40, seed: int = 0) -> None:
+def recalibrate_bn(g: nn.Module, age: np.ndarray, gender: np.ndarray, batches: int = 40, seed: int = 0) -> None:
     """Re-estimate batch-norm statistics of the EMA generator with its own activations."""
+    dev = next(g.parameters()).device
     rng = torch.Generator().manual_seed(seed)
     for m in g.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -162,12 +163,13 @@ def recalibrate_bn(g: Generator, age: np.ndarray, gender: np.ndarray, batches: i
     g.train()
     for _ in range(batches):
         idx = torch.randint(0, len(age), (64,), generator=rng)
-        g(torch.randn(64, Z_DIM, generator=rng), torch.from_numpy(age)[idx], torch.from_numpy(gender)[idx])
+        z = torch.randn(64, Z_DIM, generator=rng)
+        g(z.to(dev), torch.from_numpy(age)[idx].to(dev), torch.from_numpy(gender)[idx].to(dev))
     g.eval()
 
 
-def export_onnx(g: Generator, path: Path) -> None:
-    g.eval()
+def export_onnx(g: nn.Module, path: Path) -> None:
+    g = g.cpu().eval()
     z = torch.randn(2, Z_DIM)
     age = torch.tensor([3, 5])
     gender = torch.tensor([0, 1])
@@ -201,44 +203,77 @@ def _store_weights_fp16(path: Path) -> None:
     onnx.save(model, str(path))
 
 
+def build(arch: str, ngf: int, ndf: int) -> tuple[nn.Module, nn.Module, int]:
+    """(generator, discriminator, image size) of an architecture."""
+    if arch == "dcgan64":
+        return Generator(ngf), Discriminator(ndf), 64
+    from . import resnet_gan
+
+    return resnet_gan.Generator(), resnet_gan.Discriminator(), 128
+
+
+def judge(d: nn.Module, x: torch.Tensor, age: torch.Tensor, gender: torch.Tensor):
+    """(score, age logits or None, gender logits or None) for either discriminator."""
+    out = d(x, age, gender)
+    return out if isinstance(out, tuple) else (out, None, None)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("/tmp/mien_gan"))
+    p.add_argument("--arch", choices=["resnet128", "dcgan64"], default="resnet128")
+    p.add_argument("--data", type=Path, help="packed training faces (mien.generate.data.pack_records); "
+                   "default: read the UTKFace training split from MIEN_DATA")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--steps", type=int, default=100000)
     p.add_argument("--minutes", type=float, default=0, help="stop after this much wall clock (0: no limit)")
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--ngf", type=int, default=40)
-    p.add_argument("--ndf", type=int, default=32)
+    p.add_argument("--ngf", type=int, default=40, help="dcgan64 only")
+    p.add_argument("--ndf", type=int, default=32, help="dcgan64 only")
     p.add_argument("--lr-g", type=float, default=2e-4)
     p.add_argument("--lr-d", type=float, default=2e-4)
+    p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--aux", type=float, default=0.0, help="weight of the condition-classifier term (resnet128)")
     p.add_argument("--no-cutout", action="store_true", help="DiffAugment without cutout (a stronger D signal)")
     p.add_argument("--mode-seeking", type=float, default=0.0, help="weight of the mode-seeking term (0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--sample-every", type=int, default=250)
+    p.add_argument("--publish", type=Path, help="also keep the EMA generator (float16), the latest sample grid "
+                   "and, at the end, the ONNX export in this folder (a GPU machine's $OUT)")
     p.add_argument("--export", type=Path, help="export the generator of the checkpoint to ONNX and exit")
     p.add_argument("--export-weights", choices=["ema", "live"], default="ema", help="which generator --export writes")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    dev = torch.device(args.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     args.out.mkdir(parents=True, exist_ok=True)
-    x_np, age_np, gender_np = load_data(args.out / "train64.npz")
+    g, d, size = build(args.arch, args.ngf, args.ndf)
+    if args.data:
+        x_np, age_np, gender_np = load_pack(args.data, size)
+    else:
+        x_np, age_np, gender_np = load_data(args.out / f"train{size}.npz", size)
     ckpt_path = args.out / "ckpt.pt"
 
-    g, d = Generator(args.ngf), Discriminator(args.ndf)
+    g, d = g.to(dev), d.to(dev)
     g_ema = copy.deepcopy(g).eval()
-    opt_g = torch.optim.Adam(g.parameters(), args.lr_g, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), args.lr_d, betas=(0.5, 0.999))
+    betas = (args.beta1, 0.999)
+    opt_g = torch.optim.Adam(g.parameters(), args.lr_g, betas=betas)
+    opt_d = torch.optim.Adam(d.parameters(), args.lr_d, betas=betas)
     step, seen_s = 0, 0.0
     if ckpt_path.is_file():
-        ck = torch.load(ckpt_path, weights_only=False)
+        ck = torch.load(ckpt_path, weights_only=False, map_location=dev)
         for mod, key in ((g, "g"), (d, "d"), (g_ema, "g_ema"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             mod.load_state_dict(ck[key])
         step, seen_s = ck["step"], ck.get("seconds", 0.0)
-        torch.set_rng_state(ck["rng"])
+        torch.set_rng_state(ck["rng"].cpu())  # map_location moved it
         for opt, lr in ((opt_g, args.lr_g), (opt_d, args.lr_d)):  # learning rates may change on resume
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -252,12 +287,14 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     n_params = sum(p.numel() for p in g.parameters())
-    print(f"{len(x_np)} training faces; G {n_params/1e6:.2f}M params, D {sum(p.numel() for p in d.parameters())/1e6:.2f}M", flush=True)
-    x_all = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()  # uint8
-    age_all, gender_all = torch.from_numpy(age_np), torch.from_numpy(gender_np)
-    fixed_z = torch.randn(16, Z_DIM, generator=torch.Generator().manual_seed(1234))
-    fixed_age = torch.arange(16) % N_BANDS
-    fixed_gender = torch.arange(16) // N_BANDS
+    print(f"{len(x_np)} training faces at {size} px on {dev}; G {n_params/1e6:.2f}M params, "
+          f"D {sum(p.numel() for p in d.parameters())/1e6:.2f}M", flush=True)
+    x_all = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous().to(dev)  # uint8
+    age_all, gender_all = torch.from_numpy(age_np).to(dev), torch.from_numpy(gender_np).to(dev)
+    # One column per condition (8 age bands x 2 genders), one row per fixed latent.
+    fixed_z = torch.randn(4, Z_DIM, generator=torch.Generator().manual_seed(1234)).repeat_interleave(16, 0).to(dev)
+    fixed_age = (torch.arange(64) % N_BANDS).to(dev)
+    fixed_gender = ((torch.arange(64) // N_BANDS) % N_GENDERS).to(dev)
 
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
@@ -266,38 +303,65 @@ def main(argv: list[str] | None = None) -> None:
                     "seconds": seen_s, "rng": torch.get_rng_state(), "args": vars(args)}, tmp)
         tmp.replace(ckpt_path)
 
+    def publish(final: bool) -> None:
+        if not args.publish:
+            return
+        args.publish.mkdir(parents=True, exist_ok=True)
+        half = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in g_ema.state_dict().items()}
+        torch.save({"g_ema": half, "step": step, "arch": args.arch, "args": vars(args)}, args.publish / "g_ema_fp16.pt")
+        _sample_grid(g_ema, g, fixed_z, fixed_age, fixed_gender, args.publish / "samples.png")
+        if final:
+            for name, mod in (("g_fp16.pt", g), ("d_fp16.pt", d)):
+                torch.save({k: (v.half() if v.is_floating_point() else v).cpu() for k, v in mod.state_dict().items()},
+                           args.publish / name)
+            try:  # a failed export must not lose the weights saved above
+                chosen = copy.deepcopy(g_ema)
+                recalibrate_bn(chosen, age_np, gender_np)
+                export_onnx(chosen, args.publish / f"gan{size}.onnx")
+            except Exception as exc:  # noqa: BLE001 - reported, weights are already safe
+                print(f"ONNX export failed: {exc!r}", flush=True)
+
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     log = open(args.out / "log.jsonl", "a")
     t_start = time.time()
     t_last = t_start
+    cut = not args.no_cutout
     while step < args.steps and not stop["now"]:
         if args.minutes and time.time() - t_start > args.minutes * 60:
             break
-        idx = torch.randint(0, len(x_all), (args.batch,))
+        idx = torch.randint(0, len(x_all), (args.batch,), device=dev)
         real = x_all[idx].float() / 127.5 - 1
-        flip = torch.rand(args.batch) < 0.5
-        real[flip] = real[flip].flip(3)
+        flip = torch.rand(args.batch, device=dev) < 0.5
+        real = torch.where(flip[:, None, None, None], real.flip(3), real)
         a, gd = age_all[idx], gender_all[idx]
-        z = torch.randn(args.batch, Z_DIM)
+        z = torch.randn(args.batch, Z_DIM, device=dev)
 
         with torch.no_grad():
             fake = g(z, a, gd)
-        cut = not args.no_cutout
-        loss_d_real = F.relu(1 - d(diff_augment(real, cut), a, gd)).mean()
-        loss_d_fake = F.relu(1 + d(diff_augment(fake, cut), a, gd)).mean()
+        score_real, age_logits, gender_logits = judge(d, diff_augment(real, cut), a, gd)
+        score_fake = judge(d, diff_augment(fake, cut), a, gd)[0]
+        loss_d_real = F.relu(1 - score_real).mean()
+        loss_d_fake = F.relu(1 + score_fake).mean()
+        loss_d = loss_d_real + loss_d_fake
+        if args.aux and age_logits is not None:
+            # The classifier learns the conditions from real faces only (no reward for fakes).
+            loss_d = loss_d + args.aux * (F.cross_entropy(age_logits, a) + F.cross_entropy(gender_logits, gd))
         opt_d.zero_grad(set_to_none=True)
-        (loss_d_real + loss_d_fake).backward()
+        loss_d.backward()
         opt_d.step()
 
-        z = torch.randn(args.batch, Z_DIM)
+        z = torch.randn(args.batch, Z_DIM, device=dev)
         if args.mode_seeking:
             # Mode seeking (Mao et al. 2019): pairs with one condition and two latents must differ.
             half = args.batch // 2
             a, gd = torch.cat([a[:half], a[:half]]), torch.cat([gd[:half], gd[:half]])
         fake = g(z, a, gd)
-        loss_g = -d(diff_augment(fake, cut), a, gd).mean()
+        score, age_logits, gender_logits = judge(d, diff_augment(fake, cut), a, gd)
+        loss_g = -score.mean()
+        if args.aux and age_logits is not None:
+            loss_g = loss_g + args.aux * (F.cross_entropy(age_logits, a) + F.cross_entropy(gender_logits, gd))
         if args.mode_seeking:
             ratio = (fake[:half] - fake[half:2 * half]).abs().mean() / (z[:half] - z[half:2 * half]).abs().mean()
             loss_g = loss_g + args.mode_seeking / (ratio + 1e-5)
@@ -321,20 +385,23 @@ def main(argv: list[str] | None = None) -> None:
             save()
         if step % args.sample_every == 0:
             _sample_grid(g_ema, g, fixed_z, fixed_age, fixed_gender, args.out / f"sample_{step:06d}.png")
+            publish(final=False)
     save()
+    publish(final=True)
     print(f"stopped at step {step}", flush=True)
 
 
 @torch.no_grad()
-def _sample_grid(g_ema: Generator, g: Generator, z, age, gender, path: Path) -> None:
+def _sample_grid(g_ema: nn.Module, g: nn.Module, z, age, gender, path: Path) -> None:
     from PIL import Image
 
     # EMA weights with the live generator's batch-norm statistics: a preview only.
     for be, bm in zip(g_ema.buffers(), g.buffers()):
         be.copy_(bm)
     g_ema.eval()
-    img = ((g_ema(z, age, gender) + 1) * 127.5).clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
-    rows = [np.concatenate(list(img[i * 8:(i + 1) * 8]), 1) for i in range(2)]
+    img = ((g_ema(z, age, gender) + 1) * 127.5).clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
+    cols = 16
+    rows = [np.concatenate(list(img[i * cols:(i + 1) * cols]), 1) for i in range(len(img) // cols)]
     Image.fromarray(np.concatenate(rows, 0)).save(path)
 
 

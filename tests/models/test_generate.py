@@ -21,19 +21,26 @@ def gen() -> FaceGenerator:
     return FaceGenerator(threads=1)
 
 
-def test_spec_says_research_only_and_file_is_small():
-    spec = get_spec("gan64")
+@pytest.mark.parametrize("name", ["gan128", "gan64"])
+def test_spec_says_research_only_and_file_is_small(name):
+    spec = get_spec(name)
     assert spec.task == "generation" and not spec.commercial
     assert "non-commercial" in spec.license
-    path = model_path("gan64")  # verifies the SHA-256
-    assert path.stat().st_size == spec.size_bytes < 6_000_000
+    path = model_path(name)  # verifies the SHA-256
+    assert path.stat().st_size == spec.size_bytes < 10_000_000
+
+
+def test_default_is_the_128_px_model_and_the_64_px_one_still_runs(gen):
+    assert gen.model == "gan128" and gen.size == 128
+    old = FaceGenerator("gan64", threads=1)
+    assert old.size == 64 and old.sample(2, seed=1).images.shape == (2, 64, 64, 3)
 
 
 def test_seeded_samples_are_reproducible(gen):
     a = gen.sample(4, "30-39", "female", seed=7)
     b = gen.sample(4, "30-39", "female", seed=7)
     c = gen.sample(4, "30-39", "female", seed=8)
-    assert a.images.shape == (4, 64, 64, 3) and a.images.dtype == np.uint8
+    assert a.images.shape == (4, 128, 128, 3) and a.images.dtype == np.uint8
     assert np.array_equal(a.images, b.images)
     assert not np.array_equal(a.images, c.images)
     assert list(a.age_bands) == [AGE_BANDS.index("30-39")] * 4 and list(a.genders) == [GENDERS.index("female")] * 4
@@ -54,7 +61,7 @@ def test_truncation_and_interpolation(gen):
     z = latents(256, seed=1, truncation=0.5)
     assert np.abs(z).max() <= 1.0 + 1e-6
     frames = gen.interpolate(1, 2, frames=5, age="20-29", gender="male")
-    assert frames.shape == (5, 64, 64, 3)
+    assert frames.shape == (5, 128, 128, 3)
     ends = gen.sample(1, "20-29", "male", seed=1).images[0]
     assert np.abs(frames[0].astype(int) - ends).max() <= 1
     mid = slerp(np.ones(4), -np.ones(4) + 0.1, 0.5)
@@ -80,7 +87,7 @@ def test_finished_faces_carry_the_mark(gen):
     assert out[0].shape == (256, 256, 3)
     result = detect_watermark(out[1])
     assert result.detected and result.operation_code == 1
-    assert grid(faces, cols=2).shape == (64, 128, 3)
+    assert grid(faces, cols=2).shape == (128, 256, 3)
     with pytest.raises(InputError, match="at least 128"):
         finish(faces, 64)
 
@@ -94,7 +101,7 @@ def test_cli_generate_grid_single_and_gif(tmp_path, capsys):
     assert Image.open(out).size == (512, 512)
     report = check(out)
     assert report.watermark.detected and report.operation == "generate"
-    assert report.record.model == "gan64" and report.record.params["seed"] == 7
+    assert report.record.model == "gan128" and report.record.params["seed"] == 7
     assert "non-commercial" in report.record.licence
     assert json.loads((tmp_path / "grid.png.provenance.json").read_text())["operation"] == "generate"
 
@@ -111,6 +118,9 @@ def test_cli_generate_grid_single_and_gif(tmp_path, capsys):
     assert check(gif).record.params["seed_b"] == 2
     assert main(["generate", "--seed", "1", "--interpolate", "2", "-o", str(tmp_path / "x.png")]) != 0
     assert main(["generate", "--age", "abc", "-o", str(tmp_path / "y.png")]) == 2
+    assert main(["generate", "--model", "centerface", "-o", str(tmp_path / "z.png")]) == 2
+    assert main(["generate", "-n", "1", "--model", "gan64", "-o", str(tmp_path / "old.png")]) == 0
+    assert check(tmp_path / "old.png").record.model == "gan64"
 
 
 def test_detector_finds_one_face_in_most_samples(gen):

@@ -5,6 +5,20 @@ from ..._version import __version__
 
 SPECS = [
     ModelSpec(
+        name="gan128",
+        task="generation",
+        source=Source("bundled", "mien", __version__, "generate/weights/gan128.onnx"),
+        sha256="756424f697c44fcbb668e2deeb0e0b7dbab1288518c20e79e3a60fed79fc87b6",
+        license="trained by mien on UTKFace: non-commercial research only",
+        commercial=False,
+        format="onnx",
+        size_bytes=9314172,
+        input_size=(128, 128),
+        normalization={"output": "tanh, [-1, 1] -> (x + 1) * 127.5", "z": "128-D standard normal"},
+        description="Conditional ResNet face GAN (age band x gender), 128x128 output, the default; "
+                    "see mien/generate/weights/MODEL_CARD.md.",
+    ),
+    ModelSpec(
         name="gan64",
         task="generation",
         source=Source("bundled", "mien", __version__, "generate/weights/gan64.onnx"),
@@ -15,6 +29,7 @@ SPECS = [
         size_bytes=4137070,
         input_size=(64, 64),
         normalization={"output": "tanh, [-1, 1] -> (x + 1) * 127.5", "z": "128-D standard normal"},
-        description="Conditional face GAN (age band x gender), 64x64 output; see mien/generate/weights/MODEL_CARD.md.",
+        description="Older conditional DCGAN (age band x gender), 64x64 output, trained on CPU; "
+                    "see mien/generate/weights/MODEL_CARD.md.",
     ),
 ]
