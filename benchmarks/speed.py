@@ -5,12 +5,14 @@
 Pipeline timed for each: load the image file, detect, align, embed every face found.
 * face_recognition 1.3.0 with its defaults: ``load_image_file``, ``face_locations`` (HOG,
   upsample 1), ``face_encodings`` (5-point predictor, dlib's ResNet in dlib, no jitter).
-* mien: ``load_image``, CenterFace, dlib's chip, the same ResNet as ONNX on onnxruntime;
-  "stream" batches the crops of consecutive images (a folder or a video), "per image"
-  embeds each image's faces alone (one request at a time); "detector at 640 px" caps
-  CenterFace's input at 640 px on the long side (mien's default is 1280: small faces);
+* mien: ``load_image``, CenterFace at recognition's detect size (640 px on the long side,
+  ``mien.match.faces.recognition_detector``) with its landmarks refined by a second pass
+  at half that size (``detect_with_fallback``), dlib's chip, the same ResNet as ONNX on
+  onnxruntime; "stream" batches the crops of consecutive images (a folder or a video),
+  "per image" embeds each image's faces alone (one request at a time); "detector at
+  1280 px" is CenterFace at its general default (the size anonymisation uses: small faces);
   ``--tta`` adds one-image-at-a-time rows with test-time augmentation (flip: 2 views,
-  jitter: 16), the price of the more accurate modes.
+  jitter: 8), the price of the more accurate modes.
 
 face_recognition needs installing beside mien without its dependencies (it pins dlib;
 dlib-bin provides it) and with setuptools<81 for pkg_resources, e.g.
@@ -59,13 +61,14 @@ def run_face_recognition(paths: list[Path]) -> tuple[float, int]:
 
 def run_mien(paths: list[Path], detector, embedder, stream: bool, batch: int = 32) -> tuple[float, int]:
     from mien.image import load_image
+    from mien.match.faces import detect_with_fallback
 
     start = time.perf_counter()
     faces = 0
     pending: list[np.ndarray] = []
     for p in paths:
         image = load_image(p)
-        found = detector.detect(image)
+        found, _ = detect_with_fallback(image, detector)  # as mien.match.embed_image: landmarks refined
         if not len(found):
             continue
         crops = embedder.align(image, found).crops
@@ -96,11 +99,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from mien.detect import get_detector
     from mien.embed import get_embedder
+    from mien.match.faces import recognition_detector
     from mien.models.store import model_path
 
     sets = {"LFW 150 px": lfw_images(args.lfw), "group photo 1280 px": [model_path("sample-group")] * args.group_repeats}
-    detector = get_detector("centerface", threads=args.threads)
-    fast_detector = get_detector("centerface", threads=args.threads, max_side=640)
+    detector = recognition_detector(threads=args.threads)  # CenterFace at 640 px, recognition's default
+    full_detector = get_detector("centerface", threads=args.threads)  # 1280 px, the general default
     embedder = get_embedder("dlib-resnet", threads=args.threads)
     tta = {level: get_embedder("dlib-resnet", threads=args.threads, tta=level)
            for level in (t.strip() for t in args.tta.split(",")) if level}
@@ -111,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, paths in sets.items():
         variants = [("mien per image", detector, embedder, False), ("mien stream", detector, embedder, True),
-                    ("mien stream, detector at 640 px", fast_detector, embedder, True)]
+                    ("mien per image, detector at 1280 px", full_detector, embedder, False)]
         variants += [(f"mien per image, {emb.model_id}", detector, emb, False) for emb in tta.values()]
         timings: dict[str, list[float]] = {"face_recognition": [], **{label: [] for label, *_ in variants}}
         counts: dict[str, int] = {}

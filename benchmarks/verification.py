@@ -38,7 +38,7 @@ from mien.embed import get_embedder, paired_distances  # noqa: E402
 from mien.embed.tta import tta_suffix  # noqa: E402
 from mien.image import load_image  # noqa: E402
 from mien.match import calibration  # noqa: E402
-from mien.match.faces import detect_with_fallback  # noqa: E402
+from mien.match.faces import REFINE_SCALE, detect_with_fallback  # noqa: E402
 from mien.types import Faces  # noqa: E402
 
 
@@ -47,19 +47,22 @@ def read_pairs(data: Path) -> list[tuple[int, str, str, int]]:
         return [(int(r["fold"]), r["path1"], r["path2"], int(r["same"])) for r in csv.DictReader(fh)]
 
 
-def detector_label(detector_name: str, scale: float) -> str:
-    """Cache key of a detection configuration: "centerface", "centerface@0.5x"."""
-    return detector_name if scale == 1 else f"{detector_name}@{scale:g}x"
+def detector_label(detector_name: str, scale: float, refine: float | None) -> str:
+    """Cache key of a detection configuration: "centerface", "centerface@0.5x+lm0.5"."""
+    return (detector_name + ("" if scale == 1 else f"@{scale:g}x")
+            + (f"+lm{refine:g}" if refine else ""))
 
 
-def detect_all(data: Path, paths: list[str], detector_name: str, cache: Path, scale: float = 1.0) -> dict:
+def detect_all(data: Path, paths: list[str], detector_name: str, cache: Path, scale: float = 1.0,
+               refine: float | None = REFINE_SCALE) -> dict:
     """The face used for each image (largest of those found, with the fallback), cached.
 
     With ``scale`` != 1 the detector sees the image resized by that factor and its boxes
     and landmarks are mapped back: 0.5 is what a detector input cap at half a photo's
     size does to faces of LFW's size (the crop is still cut from the full image).
+    ``refine``: the landmark averaging of ``mien.match.faces.refine_landmarks`` (None: off).
     """
-    file = cache / f"{detector_label(detector_name, scale)}_faces.npz"
+    file = cache / f"{detector_label(detector_name, scale, refine)}_faces.npz"
     if file.is_file():
         z = np.load(file, allow_pickle=False)
         return {k: z[k] for k in z.files}
@@ -72,7 +75,7 @@ def detect_all(data: Path, paths: list[str], detector_name: str, cache: Path, sc
         image = load_image(data / rel)
         if scale != 1:
             image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        faces, pass_name = detect_with_fallback(image, detector)
+        faces, pass_name = detect_with_fallback(image, detector, refine)
         faces = faces.scaled(1 / scale) if scale != 1 else faces
         how.append(pass_name)
         out["found"][i] = len(faces)
@@ -88,7 +91,7 @@ def detect_all(data: Path, paths: list[str], detector_name: str, cache: Path, sc
 
 
 def embed_all(data: Path, paths: list[str], embedders: list[str], detector_name: str, cache: Path,
-              scale: float = 1.0) -> dict:
+              scale: float = 1.0, refine: float | None = REFINE_SCALE) -> dict:
     """Every TTA view's vector (N, V, D) for every image and embedder, cached in one .npz per config.
 
     V is 2 (the crop and its mirror) unless the spec asks for ``tta=jitter``: then the
@@ -98,7 +101,7 @@ def embed_all(data: Path, paths: list[str], embedders: list[str], detector_name:
     out = {}
     todo = []
     for name in embedders:
-        file = cache / f"{detector_label(detector_name, scale)}_{name}.npz"
+        file = cache / f"{detector_label(detector_name, scale, refine)}_{name}.npz"
         if file.is_file():
             z = np.load(file, allow_pickle=False)
             entry = {k: z[k] for k in z.files}
@@ -109,7 +112,7 @@ def embed_all(data: Path, paths: list[str], embedders: list[str], detector_name:
             todo.append(name)
     if not todo:
         return out
-    found = detect_all(data, paths, detector_name, cache, scale)
+    found = detect_all(data, paths, detector_name, cache, scale, refine)
     start = time.perf_counter()
     for n in todo:
         base, options = _parse_spec(n)
@@ -122,7 +125,7 @@ def embed_all(data: Path, paths: list[str], embedders: list[str], detector_name:
                 face = Faces(found["boxes"][i : i + 1], found["scores"][i : i + 1], found["landmarks"][i : i + 1])
                 crops[i] = model.align(load_image(data / rel), face).crops[0]
         out[n] = {"views": model.embed_views(crops), "found": found["found"], "how": found["how"]}
-        np.savez(cache / f"{detector_label(detector_name, scale)}_{n}.npz", **out[n])
+        np.savez(cache / f"{detector_label(detector_name, scale, refine)}_{n}.npz", **out[n])
         print(f"  embedded {len(paths)} images with {n}, {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return out
 
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector", default="centerface")
     ap.add_argument("--detect-scale", type=float, default=1.0,
                     help="resize each image by this before detection (0.5: a detector input cap at half size)")
+    ap.add_argument("--refine", type=float, default=REFINE_SCALE,
+                    help="landmarks averaged with a detection at this fraction of the size (0: off)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mien_lfw_cache"))
     ap.add_argument("--fuse", default="", help="';'-separated embedders (of --embedders) to fuse, e.g. dlib-resnet;faceres")
     ap.add_argument("--write-thresholds", action="store_true")
@@ -175,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(set(identity) | {p for _, a, b, _ in pairs for p in (a, b)})
     index = {p: i for i, p in enumerate(paths)}
     names = [n.strip() for n in args.embedders.split(";") if n.strip()]
-    cached = embed_all(args.data, paths, names, args.detector, args.cache, args.detect_scale)
+    refine = args.refine or None
+    cached = embed_all(args.data, paths, names, args.detector, args.cache, args.detect_scale, refine)
 
     folds = np.array([f for f, *_ in pairs])
     same = np.array([s for *_, s in pairs], bool)
@@ -183,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     ib = np.array([index[b] for _, _, b, _ in pairs])
     ids = np.array([identity.get(p, p) for p in paths])
 
-    results = {**header(), "detector": detector_label(args.detector, args.detect_scale), "pairs": len(pairs), "images": len(paths), "rows": []}
+    results = {**header(), "detector": detector_label(args.detector, args.detect_scale, refine), "pairs": len(pairs), "images": len(paths), "rows": []}
     curves = {}
     scores_for_fusion = {}
     thresholds_out = {}

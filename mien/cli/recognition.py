@@ -11,7 +11,7 @@ import click
 from ..embed import DEFAULT_EMBEDDER, EMBEDDERS
 from ..embed.tta import DEFAULT_JITTERS, TTA_LEVELS
 from ..errors import InputError
-from .common import build_detector, detector_options, echo_json
+from .common import detector_options, echo_json
 
 _model_option = click.option("--model", type=click.Choice(sorted(EMBEDDERS)), default=DEFAULT_EMBEDDER, show_default=True,
                              help="Embedding model.")
@@ -28,6 +28,23 @@ def _tta_options(f):
     return _flip_option(_tta_option(_jitters_option(f)))
 
 
+def _recognition_detector_options(f):
+    """The shared detector options plus --detect-size (recognition's default: 640 px for CenterFace)."""
+    f = click.option("--detect-size", type=int, default=None,
+                     help="Long side the detector sees (CenterFace; default 640 for recognition, 1280 finds faces "
+                          "under ~40 px in large photos).")(f)
+    return detector_options(f)
+
+
+def _detector(detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None):
+    from ..match.faces import recognition_detector
+
+    options: dict = {"min_face": min_face, "tile": tile}
+    if threshold is not None:
+        options["score_threshold"] = threshold
+    return recognition_detector(detector, detect_size, **options)
+
+
 def _embedder(model: str, flip: bool, tta: str | None = None, jitters: int = DEFAULT_JITTERS):
     from ..embed import get_embedder
 
@@ -42,16 +59,16 @@ def _embedder(model: str, flip: bool, tta: str | None = None, jitters: int = DEF
 @_tta_options
 @click.option("--all-faces", is_flag=True, help="Embed every face found instead of exactly one.")
 @_largest_option
-@detector_options
+@_recognition_detector_options
 def embed(image: str, model: str, flip: bool, tta: str | None, jitters: int, all_faces: bool, largest: bool, detector: str, threshold: float | None,
-          min_face: float, tile: int | None) -> None:
+          min_face: float, tile: int | None, detect_size: int | None) -> None:
     """Print the face embedding(s) of IMAGE as JSON."""
     from ..image import load_image
     from ..match import embed_image
     from ..match.faces import detect_with_fallback
 
     emb = _embedder(model, flip, tta, jitters)
-    det = build_detector(detector, threshold, min_face, tile)
+    det = _detector(detector, threshold, min_face, tile, detect_size)
     if all_faces:
         pixels = load_image(image)
         faces, _ = detect_with_fallback(pixels, det)
@@ -80,15 +97,15 @@ def embed(image: str, model: str, flip: bool, tta: str | None, jitters: int, all
 @_model_option
 @_tta_options
 @_largest_option
-@detector_options
+@_recognition_detector_options
 def verify(image_a: str, image_b: str, fmr: float, distance_threshold: float | None, calibration: str | None,
            as_json: bool, model: str, flip: bool, tta: str | None, jitters: int, largest: bool, detector: str, threshold: float | None,
-           min_face: float, tile: int | None) -> None:
+           min_face: float, tile: int | None, detect_size: int | None) -> None:
     """Are the faces in IMAGE_A and IMAGE_B the same person?"""
     from ..match import verify_images
 
     result = verify_images(image_a, image_b, fmr=fmr, embedder=_embedder(model, flip, tta, jitters),
-                           detector=build_detector(detector, threshold, min_face, tile), largest=largest,
+                           detector=_detector(detector, threshold, min_face, tile, detect_size), largest=largest,
                            threshold=distance_threshold, calibration=calibration)
     if as_json:
         echo_json([{"image_a": image_a, "image_b": image_b, **result.to_dict()}])
@@ -111,10 +128,10 @@ def verify(image_a: str, image_b: str, fmr: float, distance_threshold: float | N
 @_model_option
 @_tta_options
 @_largest_option
-@detector_options
+@_recognition_detector_options
 def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, roc_csv: Path | None, as_json: bool,
               model: str, flip: bool, tta: str | None, jitters: int,
-              largest: bool, detector: str, threshold: float | None, min_face: float, tile: int | None) -> None:
+              largest: bool, detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None) -> None:
     """Refit verification thresholds on your labelled pairs.
 
     PAIRS_CSV has columns path1,path2,same (same: 1 or 0; other columns are ignored).
@@ -127,7 +144,7 @@ def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, 
     rows = _read_pairs(pairs_csv)
     base = root or pairs_csv.parent
     emb = _embedder(model, flip, tta, jitters)
-    det = build_detector(detector, threshold, min_face, tile)
+    det = _detector(detector, threshold, min_face, tile, detect_size)
     cache: dict[str, object] = {}
 
     def vector(rel: str):

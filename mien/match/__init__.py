@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .calibration import Calibration, load_calibration, save_calibration
-from .faces import detect_with_fallback, one_face
+from .faces import RECOGNITION_DETECT_SIZES, detect_with_fallback, one_face, recognition_detector
 from .verify import DEFAULT_FMR, Verification, embed_image, verify, verify_images
 
 __all__ = [
-    "DEFAULT_FMR", "Calibration", "Verification", "detect_with_fallback", "embed_image", "load_calibration",
-    "one_face", "save_calibration", "verify", "verify_images",
+    "DEFAULT_FMR", "RECOGNITION_DETECT_SIZES", "Calibration", "Verification", "detect_with_fallback", "embed_image",
+    "load_calibration", "one_face", "recognition_detector", "save_calibration", "verify", "verify_images",
 ]

@@ -21,7 +21,7 @@ from ..embed import Embedder, Embeddings, get_embedder
 from ..embed.base import l2_normalize
 from ..image import load_image
 from .calibration import load_calibration
-from .faces import one_face
+from .faces import one_face, recognition_detector
 
 DEFAULT_FMR = 1e-3
 
@@ -113,11 +113,10 @@ def verify_images(
 
 def _resolve(embedder: Embedder | str | None, detector: Any) -> tuple[Embedder, Any]:
     """Embedder and detector objects from objects, names or None (the defaults)."""
-    from ..detect import DEFAULT_DETECTOR, get_detector
     from ..embed import DEFAULT_EMBEDDER
 
     if embedder is None or isinstance(embedder, str):
         embedder = get_embedder(embedder or DEFAULT_EMBEDDER)
     if detector is None or isinstance(detector, str):
-        detector = get_detector(detector or DEFAULT_DETECTOR)
+        detector = recognition_detector(detector)
     return embedder, detector

@@ -7,10 +7,12 @@ import json
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
 from mien.errors import MultipleFacesError, NoFaceError
+from mien.image import load_image
 from mien.match import embed_image, verify_images
 from mien.models.store import model_path
 
@@ -47,6 +49,41 @@ def test_jitter_tta_verifies_with_its_own_calibration(data_dir):
     assert not other.same
 
 
+def test_recognition_detects_at_640_px_and_finds_the_group(group_photo):
+    from mien.errors import InputError
+    from mien.match import recognition_detector
+    from mien.match.faces import _low_threshold, detect_with_fallback
+
+    det = recognition_detector()
+    assert det.name == "centerface" and det.max_side == 640
+    assert recognition_detector(detect_size=1280).max_side == 1280
+    assert _low_threshold(det).max_side == 640 and _low_threshold(det).score_threshold == 0.2
+    with pytest.raises(InputError, match="centerface only"):
+        recognition_detector("blazeface", detect_size=640)
+    small, _ = detect_with_fallback(group_photo, det)
+    full, _ = detect_with_fallback(group_photo, recognition_detector(detect_size=1280))
+    assert len(small) == len(full) == 6
+    assert np.abs(np.sort(small.boxes[:, 0]) - np.sort(full.boxes[:, 0])).max() < 15
+
+
+def test_landmarks_refined_by_a_half_size_pass(data_dir, group_photo):
+    from mien.match import recognition_detector
+    from mien.match.faces import detect_with_fallback, refine_landmarks
+
+    det = recognition_detector()
+    for image in (load_image(lfw(data_dir, "Abel_Pacheco_0001")), group_photo):
+        plain, _ = detect_with_fallback(image, det, refine=None)
+        refined, how = detect_with_fallback(image, det)
+        assert how == "normal" and len(refined) == len(plain) and np.array_equal(refined.boxes, plain.boxes)
+        moved = np.linalg.norm(refined.landmarks - plain.landmarks, axis=2)
+        assert 0 < moved.max() < 0.06 * plain.heights.min()  # a small correction, on every face
+        assert (moved.max(axis=1) > 0).all()
+        half = det.detect(cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)) if image.shape[1] <= 640 else None
+        if half is not None:  # the refined points sit halfway to the half-size pass's
+            assert np.allclose(refined.landmarks[0], (plain.landmarks[0] + 2 * half.largest().landmarks[0]) / 2, atol=0.5)
+    assert refine_landmarks(group_photo, plain[:0], det).landmarks.shape[0] == 0
+
+
 def test_no_face_names_the_image():
     blank = np.full((240, 320, 3), 127, np.uint8)
     with pytest.raises(NoFaceError, match="blank.png"):
@@ -71,9 +108,11 @@ def test_cli_embed_and_verify_json(data_dir):
     doc = json.loads(out.stdout)
     assert doc["same"] is True and doc["target_fmr"] == 1e-3 and doc["image_a"] == a
     assert {"distance", "similarity", "threshold", "fmr", "model", "calibration"} <= set(doc)
-    out = run("verify", a, b, "--tta", "jitter", "--jitters", "16", "--json")
+    out = run("verify", a, b, "--tta", "jitter", "--jitters", "4", "--json")
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["model"] == "dlib-resnet+jitter16"
+    assert json.loads(out.stdout)["model"] == "dlib-resnet+jitter4"
+    out = run("verify", a, b, "--tta", "jitter", "--jitters", "16")  # no shipped calibration: says how to make one
+    assert out.returncode == 2 and "mien calibrate PAIRS.csv --model dlib-resnet --tta jitter --jitters 16" in out.stderr
     out = run("verify", a, b, "--tta", "jitter", "--flip")
     assert out.returncode == 2 and "contradicts" in out.stderr
 
