@@ -1,11 +1,12 @@
 """How good are mien's generated faces, and how robust is the provenance watermark?
 
-    nice -n 19 python benchmarks/generation.py [--n 500] [--heldout 1000] [--part all|prep] [--cache DIR]
+    nice -n 19 python benchmarks/generation.py [--model gan128] [--n 500] [--heldout 1000] [--part all|prep] [--cache DIR]
 
 Everything is measured against the held-out tenth of UTKFace that training never saw
-(``mien.generate.data``). Real faces go through the same path as generated ones:
-64x64 (box filter from UTKFace's 128x128), bicubic to 256x256; generated faces are
-mien's finished output (64 px network output upscaled to 256 px, watermarked).
+(``mien.generate.data``). Real faces go through the same path as generated ones: the
+network's resolution (UTKFace's 128x128, box-filtered to 64x64 for ``gan64``), bicubic to
+256x256; generated faces are mien's finished output (network output upscaled to 256 px,
+watermarked). Results go to docs/benchmarks/generation_<model>.{json,md}.
 
 * Frechet distance between dlib face embeddings (128-D, ``dlib-resnet``) of generated
   and held-out real faces, and k-NN precision / recall (Kynkaenniemi et al. 2019, k=3);
@@ -20,7 +21,7 @@ mien's finished output (64 px network output upscaled to 256 px, watermarked).
   costs too much CPU here, so the candidates are a fixed random 2,000 plus, for each
   generated face, its 2 nearest training faces in pixel PCA space (near-copies).
   Held-out real faces give the reference (UTKFace repeats people across files).
-* Generation speed (images/s on CPU): raw 64 px batch, and finished 256 px (upscale + mark).
+* Generation speed (images/s on CPU): raw network output, batch 64, and finished 256 px (upscale + mark).
 * Watermark: bit accuracy and detection after JPEG 75, resize to half, a 10% crop and all
   three; false positives on every LFW image. ``--part prep`` computes and caches
   everything that does not depend on the generator (held-out, training, LFW).
@@ -38,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, data_root, header, markdown_table, write_outputs  # noqa: E402
@@ -156,25 +158,27 @@ def pca(x: np.ndarray, k: int, n_fit: int = 2000, seed: int = SEED) -> tuple[np.
     return mean.astype(np.float32), comps.astype(np.float32), np.sqrt(vals / (len(sub) - 1)).astype(np.float32)
 
 
-def eigenface_samples(train64: np.ndarray, bands: np.ndarray, genders: np.ndarray, train_b, train_g, rng, k: int = 64) -> np.ndarray:
+def eigenface_samples(train_px: np.ndarray, bands: np.ndarray, genders: np.ndarray, train_b, train_g, rng, k: int = 64) -> np.ndarray:
     """Per-condition mean face + Gaussian sampling of the top-k PCA components (fit on training pixels)."""
-    x = train64.reshape(len(train64), -1).astype(np.float32)
+    x = train_px.reshape(len(train_px), -1)  # uint8: subsets are cast, never the whole set
     mean, comps, std = pca(x, k)
+    cmeans = {}
     out = np.empty((len(bands), x.shape[1]), np.float32)
     for i, (b, g) in enumerate(zip(bands, genders)):
-        sel = (train_b == b) & (train_g == g)
-        cmean = x[sel].mean(0) if sel.sum() >= 10 else mean
-        out[i] = cmean + (rng.standard_normal(k) * std) @ comps
-    return np.clip(out, 0, 255).astype(np.uint8).reshape(-1, 64, 64, 3)
+        if (b, g) not in cmeans:
+            sel = (train_b == b) & (train_g == g)
+            cmeans[b, g] = x[sel].mean(0, dtype=np.float64).astype(np.float32) if sel.sum() >= 10 else mean
+        out[i] = cmeans[b, g] + (rng.standard_normal(k) * std) @ comps
+    return np.clip(out, 0, 255).astype(np.uint8).reshape((-1,) + train_px.shape[1:])
 
 
-def train_embeddings(cache: Path, indices: np.ndarray, name: str) -> dict[str, np.ndarray]:
+def train_embeddings(cache: Path, indices: np.ndarray, name: str, size: int = 64) -> dict[str, np.ndarray]:
     """Embeddings of the training faces at ``indices`` (into load_records("train")), cached."""
     def make():
         recs = load_records("train")
         out = {"counts": [], "emb": []}
         for i in range(0, len(indices), 500):
-            part = analyse(to_output_size(load_pixels([recs[j] for j in indices[i:i + 500]])), f"{name} {i}")
+            part = analyse(to_output_size(load_pixels([recs[j] for j in indices[i:i + 500]], size)), f"{name} {i}")
             out["counts"].append(part["counts"])
             out["emb"].append(part["emb"])
         return {"index": np.asarray(indices), **{k: np.concatenate(v) for k, v in out.items()}}
@@ -303,12 +307,12 @@ def sample_figures(gen, out_dir: Path, truncation: float) -> list[str]:
     for g, gender in enumerate(GENDERS):
         rows = [gen.sample(8, b, g, seed=100 + b, truncation=truncation).images for b in range(len(AGE_BANDS))]
         img = grid(np.concatenate(rows), cols=8)
-        record = ProvenanceRecord("generate", "gan64", params={"gender": gender, "rows": list(AGE_BANDS), "truncation": truncation})
+        record = ProvenanceRecord("generate", gen.model, params={"gender": gender, "rows": list(AGE_BANDS), "truncation": truncation})
         path = out_dir / f"samples_{gender}.png"
         save_with_record(mark(img, "generate"), path, record)
         written.append(str(path))
     frames = upscale(gen.interpolate(11, 12, frames=12, age="30-39", gender="female", truncation=truncation), 128)
-    record = ProvenanceRecord("generate", "gan64", params={"seed": 11, "seed_b": 12, "frames": 12})
+    record = ProvenanceRecord("generate", gen.model, params={"seed": 11, "seed_b": 12, "frames": 12})
     path = save_gif([mark(f, "generate") for f in frames], out_dir / "interpolation.gif", fps=8, comment=record.to_json().encode())
     written.append(str(path))
     return written
@@ -331,7 +335,7 @@ def speed(gen, repeats: int = 5) -> dict:
         t = time.perf_counter()
         finish(gen.raw(z, a, g), SIZE)
         fin.append(time.perf_counter() - t)
-    return {"raw64_batch64_images_per_s": round(64 / float(np.median(raw)), 1),
+    return {f"raw{gen.size}_batch64_images_per_s": round(64 / float(np.median(raw)), 1),
             "finished256_images_per_s": round(64 / float(np.median(fin)), 1),
             "repeats": repeats}
 
@@ -349,6 +353,7 @@ def main() -> None:
                    help="prep: cache what does not depend on the generator (LFW, held-out and training embeddings)")
     p.add_argument("--cache", type=Path, default=Path("/tmp/mien_gen_bench"))
     p.add_argument("--truncation", type=float, default=1.0)
+    p.add_argument("--model", default="gan128", help="registry name of the generator")
     args = p.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.worker is not None:
@@ -357,12 +362,18 @@ def main() -> None:
     if args.part == "samples":
         from mien.generate.gan import FaceGenerator
 
-        print("\n".join(sample_figures(FaceGenerator(), REPO / "docs" / "generation", 0.8)))
+        print("\n".join(sample_figures(FaceGenerator(args.model), REPO / "docs" / "generation", 0.8)))
         return
+    from mien.models.registry import get_spec
+
+    size = get_spec(args.model).input_size[0]  # the network's output resolution
+    tag = "" if size == 64 else f"_{size}"  # caches of the 64 px runs keep their names
     held = heldout_subset(args.heldout)
     train_recs = load_records("train")
-    real = cached(args.cache, f"heldout{len(held)}", lambda: analyse(to_output_size(load_pixels(held)), "held-out", attributes=True))
-    train_rand = train_embeddings(args.cache, random_train_indices(len(train_recs), args.train_random), f"train_random{args.train_random}")
+    real = cached(args.cache, f"heldout{len(held)}{tag}",
+                  lambda: analyse(to_output_size(load_pixels(held, size)), "held-out", attributes=True))
+    train_rand = train_embeddings(args.cache, random_train_indices(len(train_recs), args.train_random),
+                                  f"train_random{args.train_random}{tag}", size)
     if args.part == "prep":
         lfw_false_positives(args.cache, args.lfw, args.workers)
         return
@@ -373,8 +384,8 @@ def main() -> None:
 
     rng = np.random.default_rng(SEED)
 
-    gen = FaceGenerator()
-    weights = sha256_file(model_path("gan64"))[:16]
+    gen = FaceGenerator(args.model)
+    weights = sha256_file(model_path(args.model))[:16]
     bands, genders = condition_draw(held, args.n, rng)
     samples = gen.sample(args.n, bands, genders, seed=SEED, truncation=args.truncation)
     finished = np.stack(finish(samples.images, SIZE))
@@ -382,18 +393,22 @@ def main() -> None:
 
     train_b = np.array([r.band for r in train_recs])
     train_g = np.array([r.gender for r in train_recs])
-    train64 = load_pixels(train_recs)
-    eig = eigenface_samples(train64, bands, genders, train_b, train_g, rng)
+    train_px = load_pixels(train_recs, size)
+    eig = eigenface_samples(train_px, bands, genders, train_b, train_g, rng)
     base = analyse(to_output_size(eig), "eigenface")
-    near_idx = np.setdiff1d(pixel_neighbours(train64, samples.images), train_rand["index"])
-    train_near = train_embeddings(args.cache, near_idx, f"train_near_{weights}_{args.n}")
+    del train_px
+    # Near-copy candidates are searched at 64 px: enough to find them, a quarter of the memory.
+    train64 = load_pixels(train_recs, 64)
+    fake64 = np.stack([np.asarray(Image.fromarray(im).resize((64, 64), Image.BOX)) for im in samples.images])
+    near_idx = np.setdiff1d(pixel_neighbours(train64, fake64), train_rand["index"])
+    train_near = train_embeddings(args.cache, near_idx, f"train_near_{weights}_{args.n}", size)
     train = {k: np.concatenate([train_rand[k], train_near[k]]) for k in ("index", "counts", "emb")}
     train_ok = ~np.isnan(train["emb"]).any(1)
     rand_ok = np.flatnonzero(~np.isnan(train_rand["emb"]).any(1))
     ref_idx = rng.choice(rand_ok, min(args.n, len(rand_ok)), replace=False)
 
     quality = [
-        quality_row("mien GAN", fake["emb"], real_emb),
+        quality_row(f"mien GAN ({args.model})", fake["emb"], real_emb),
         quality_row("eigenface baseline", base["emb"], real_emb),
         quality_row("real training faces (floor)", train_rand["emb"][ref_idx], real_emb),
     ]
@@ -448,7 +463,7 @@ def main() -> None:
     lfw = lfw_false_positives(args.cache, args.lfw, args.workers)
     spd = speed(gen)
 
-    result = {"meta": {**header(), "weights_sha256_16": weights, "n_generated": args.n, "truncation": args.truncation,
+    result = {"meta": {**header(), "model": args.model, "weights_sha256_16": weights, "n_generated": args.n, "truncation": args.truncation,
                        "heldout_faces": len(held), "heldout_embedded": int(len(real_emb)),
                        "heldout_total": len(load_records("heldout"))},
               "quality": quality, "exactly_one_face": one_face, "condition_accuracy": condition,
@@ -469,10 +484,10 @@ def main() -> None:
                        [[w["attack"], w["images"], w["bit_accuracy"], w["detected"], w["min_score"]] for w in wm]),
         markdown_table(["LFW images", "false positives", "max score", "threshold"],
                        [[lfw["images"], lfw["detected"], lfw["max_score"], lfw["threshold"]]]),
-        markdown_table(["speed", "images/s"], [["raw 64 px, batch 64", spd["raw64_batch64_images_per_s"]],
+        markdown_table(["speed", "images/s"], [[f"raw {size} px, batch 64", spd[f"raw{size}_batch64_images_per_s"]],
                                                ["generate + upscale to 256 px + watermark, batch 64", spd["finished256_images_per_s"]]]),
     ])
-    write_outputs("generation", result, table)
+    write_outputs(f"generation_{args.model}", result, table)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
-"""Train mien's conditional face GAN on UTKFace (torch at training time only).
+"""Train mien's conditional face GANs on UTKFace (torch at training time only).
 
-    /tmp/torchenv/bin/python -m mien.generate.train --out /tmp/mien_gan --minutes 90 --threads 1
-    /tmp/torchenv/bin/python -m mien.generate.train --out /tmp/mien_gan --export mien/generate/weights/gan64.onnx
+    python -m mien.generate.train --out /tmp/gan --data utk_train128.npz --batch 64 --aux 0.2 --beta1 0 --publish OUT
+    /tmp/torchenv/bin/python -m mien.generate.train --arch dcgan64 --out /tmp/mien_gan --minutes 90 --threads 1
+    /tmp/torchenv/bin/python -m mien.generate.train --arch dcgan64 --out /tmp/mien_gan --export gan64.onnx
 
-Architecture (sized for a 2-core CPU): a DCGAN-style generator (transposed convolutions
-4 -> 64 px) with conditional batch norm on learned age-band and gender embeddings, a
-discriminator with spectral norm and a projection head for both conditions, hinge loss,
-DiffAugment (translation, colour, cutout) on real and fake images, and an exponential
-moving average of the generator weights that is what gets exported; ``--mode-seeking``
-adds Mao et al.'s (2019) term against a generator that ignores its latent. Seeded and resumable:
-``--out`` holds ``ckpt.pt`` (saved every ``--save-every`` steps and on exit) and
+Two architectures. ``resnet128`` (gan128, the default; for a GPU): residual generator and
+discriminator in ``mien.generate.resnet_gan``. ``dcgan64`` (gan64, sized for a 2-core CPU,
+below): a DCGAN-style generator (transposed convolutions 4 -> 64 px) with conditional batch
+norm on learned age-band and gender embeddings, a discriminator with spectral norm and a
+projection head for both conditions. Both: hinge loss, DiffAugment (translation, colour,
+cutout) on real and fake images, and an exponential moving average of the generator weights
+that is what gets exported; ``--mode-seeking`` adds Mao et al.'s (2019) term against a
+generator that ignores its latent, ``--aux`` a condition classifier (resnet128). Seeded and
+resumable: ``--out`` holds ``ckpt.pt`` (saved every ``--save-every`` steps and on exit) and
 ``log.jsonl`` (losses). The held-out tenth of UTKFace (``mien.generate.data``) is never read.
 """
 
@@ -29,27 +32,11 @@ from torch.nn import functional as F
 from torch.nn.utils import spectral_norm
 
 from .data import AGE_BANDS, GENDERS, load_pack, load_pixels, load_records
+from .resnet_gan import CondBatchNorm
 
 Z_DIM = 128
 N_BANDS = len(AGE_BANDS)
 N_GENDERS = len(GENDERS)
-
-
-class CondBatchNorm(nn.Module):
-    def __init__(self, channels: int, cond_dim: int) -> None:
-        super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=False)
-        self.gain = nn.Linear(cond_dim, channels)
-        self.bias = nn.Linear(cond_dim, channels)
-        nn.init.zeros_(self.gain.weight)
-        nn.init.zeros_(self.gain.bias)
-        nn.init.zeros_(self.bias.weight)
-        nn.init.zeros_(self.bias.bias)
-
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        g = 1 + self.gain(cond)[:, :, None, None]
-        b = self.bias(cond)[:, :, None, None]
-        return self.bn(x) * g + b
 
 
 class Generator(nn.Module):

@@ -37,8 +37,16 @@ __all__ = [
 ]
 
 
-def mark(image: np.ndarray, operation: str, strength: float = watermark.DEFAULT_STRENGTH) -> np.ndarray:
-    """Return a copy of an RGB uint8 image (at least 128 px a side) carrying mien's watermark."""
+def mark(image: np.ndarray, operation: str, strength: float = watermark.DEFAULT_STRENGTH,
+         verify: bool = True) -> np.ndarray:
+    """Return a copy of an RGB uint8 image (at least 128 px a side) carrying mien's watermark.
+
+    With ``verify`` (the default) the mark is read back from the result and from a
+    half-size JPEG-75 copy, and re-embedded more strongly where the image's texture
+    drowned it (:func:`watermark.embed_verified`); ``strength`` is where it starts.
+    """
+    if verify:
+        return watermark.embed_verified(image, operation_code(operation), strength)[0]
     return watermark.embed(image, operation_code(operation), strength)
 
 

@@ -70,6 +70,25 @@ def test_mark_survives(attack):
     assert np.mean(result.bits == watermark.payload_bits(3)) >= 0.96
 
 
+def test_verified_mark_is_strengthened_only_where_texture_drowns_it():
+    import cv2
+
+    flat = _photo_like(1)
+    busy = np.clip(flat + cv2.GaussianBlur(np.random.default_rng(5).normal(0, 80, flat.shape).astype(np.float32),
+                                           (0, 0), 1.2), 0, 255).astype(np.uint8)
+    code = provenance.OPERATIONS["generate"]
+    _, flat_strength = watermark.embed_verified(flat, code)
+    assert flat_strength == watermark.DEFAULT_STRENGTH
+    plain = watermark.embed(busy, code)
+    marked, strength = watermark.embed_verified(busy, code)
+    assert watermark.DEFAULT_STRENGTH < strength <= watermark.MAX_STRENGTH
+    attacked = lambda x: _jpeg(_half(x))  # noqa: E731
+    assert provenance.detect_watermark(attacked(marked)).score > provenance.detect_watermark(attacked(plain)).score
+    assert provenance.detect_watermark(attacked(marked)).detected
+    assert np.array_equal(provenance.mark(busy, "generate"), marked)
+    assert np.array_equal(provenance.mark(busy, "generate", verify=False), plain)
+
+
 def test_unmarked_images_are_not_detected():
     for seed in range(4):
         result = provenance.detect_watermark(_photo_like(seed + 10))
