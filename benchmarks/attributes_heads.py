@@ -10,7 +10,9 @@
 * Features (``mien.attributes.heads``): CenterFace box (whole crop when none is found, as
   ``benchmarks/attributes.py``), one dlib 5-point shape, dlib-age's 256-D pool + 81
   probabilities, dlib-gender's 16-D hidden layer + 2 probabilities, dlib-resnet 128-D; each for
-  the chip and its mirror. Cached under $MIEN_HOME/bench/ (several minutes per 1,000 images
+  the chip and its mirror; and faceres's P(male), 100 age probabilities and 1024-D descriptor on
+  its own crop (``fr_*``; research-only weights, used by a head only where validation picks it).
+  Cached under $MIEN_HOME/bench/ (dlib: about 1.5 minutes per 1,000 images, faceres about 1 minute,
   on a shared 2-core machine; extraction resumes from its last checkpoint).
 * ``--fit``: hyperparameters chosen on a validation fifth of TRAIN (never on TEST), refitted
   on all of TRAIN, written to mien/attributes/heads/utk_heads.npz; prints its SHA-256 for
@@ -40,13 +42,14 @@ from mien.models.store import mien_home  # noqa: E402
 
 AGE_BANDS = [0, 13, 20, 30, 45, 60, 80]
 HEADS_FILE = REPO / "mien" / "attributes" / "heads" / "utk_heads.npz"
-KEYS = ("age_p", "age_f", "gen_p", "gen_f", "res")
 
 GENDER_PARTS = {"dlib-gender logit (calibration)": ("gen_l",), "dlib-resnet": ("res",),
                 "resnet + dlib-gender (stacked)": ("res", "gen_f", "gen_l"),
-                "resnet + dlib-gender + dlib-age pool": ("res", "gen_f", "gen_l", "age_f")}
+                "resnet + dlib-gender + dlib-age pool": ("res", "gen_f", "gen_l", "age_f"),
+                "resnet + dlib-gender + faceres logit": ("res", "gen_f", "gen_l", "fr_l")}
 AGE_PARTS = {"dlib-age probabilities": ("age_lp",), "dlib-age pool + probabilities": ("age_f", "age_lp"),
-             "all features": ("age_f", "age_lp", "gen_f", "res")}
+             "all dlib features": ("age_f", "age_lp", "gen_f", "res"),
+             "all dlib features + faceres age probabilities": ("age_f", "age_lp", "gen_f", "res", "fr_lp")}
 
 
 # ---------------------------------------------------------------- data and features
@@ -61,21 +64,34 @@ def splits(total: int, n_test: int, n_train: int) -> tuple[np.ndarray, np.ndarra
     return np.random.default_rng(1).permutation(rest)[:n_train or None], test  # a prefix of one fixed order
 
 
-def extract(rows: list[dict], idx: np.ndarray, cache: Path) -> dict[str, np.ndarray]:
-    """Features for rows ``idx``, cached in ``cache`` (checkpointed every 320 images)."""
+def dlib_batch(batch: list) -> dict[str, np.ndarray]:
     from mien.attributes.heads import chip_features, face_chips
+
+    chips = [face_chips(image, face) for image, face in batch]
+    return chip_features({k: np.concatenate([c[k] for c in chips]) for k in chips[0]})
+
+
+def faceres_batch(batch: list) -> dict[str, np.ndarray]:
+    from mien.attributes.heads import faceres_features
+
+    feats = [faceres_features(image, face) for image, face in batch]
+    return {k: np.concatenate([f[k] for f in feats]) for k in feats[0]}
+
+
+def extract(rows: list[dict], idx: np.ndarray, cache: Path, features=dlib_batch) -> dict[str, np.ndarray]:
+    """``features`` of rows ``idx`` (plus ``detected``), cached in ``cache`` (checkpointed every 320 images)."""
     from mien.audit.run import face_or_frame
     from mien.detect import get_detector
     from mien.image import load_image
 
-    done: dict[str, list] = {k: [] for k in (*KEYS, "detected")}
+    done: dict[str, list] = {}
     start = 0
     if cache.is_file():
         with np.load(cache) as f:
             if np.array_equal(f["idx"], idx):
                 return {k: f[k] for k in f.files}
-            start = len(f["detected"]) if np.array_equal(f["idx"][:len(f["detected"])], idx[:len(f["detected"])]) else 0
-            done = {k: [f[k][:start]] for k in done} if start else done
+            start = len(f["idx"]) if np.array_equal(f["idx"], idx[:len(f["idx"])]) else 0
+            done = {k: [f[k][:start]] for k in f.files if k != "idx"} if start else {}
     det, root, t0 = get_detector("centerface"), data_root() / "utkface", time.time()
 
     def save(n: int) -> None:
@@ -84,22 +100,28 @@ def extract(rows: list[dict], idx: np.ndarray, cache: Path) -> dict[str, np.ndar
         cache.with_suffix(".tmp.npz").replace(cache)
 
     for s in range(start, len(idx), 32):
-        chips, found = [], []
+        batch, found = [], []
         for i in idx[s:s + 32]:
             image = load_image(root / rows[i]["path"])
             face, ok = face_or_frame(det, image)
-            chips.append(face_chips(image, face))
+            batch.append((image, face))
             found.append(ok)
-        feats = chip_features({k: np.concatenate([c[k] for c in chips]) for k in chips[0]})
-        for k in KEYS:
-            done[k].append(feats[k])
-        done["detected"].append(np.array(found))
+        for k, v in {**features(batch), "detected": np.array(found)}.items():
+            done.setdefault(k, []).append(v)
         if (s // 32) % 10 == 9:
             save(s + len(found))
             print(f"{cache.name}: {s + len(found)}/{len(idx)} in {time.time() - t0:.0f} s", file=sys.stderr)
     save(len(idx))
     with np.load(cache) as f:
         return {k: f[k] for k in f.files}
+
+
+def features(rows: list[dict], idx: np.ndarray, split: str) -> dict[str, np.ndarray]:
+    """dlib features and faceres outputs of rows ``idx``, each cached on its own under $MIEN_HOME/bench/."""
+    bench = mien_home() / "bench"
+    out = extract(rows, idx, bench / f"utk_heads_{split}_{len(idx)}.npz")
+    fr = extract(rows, idx, bench / f"utk_faceres_{split}_{len(idx)}.npz", faceres_batch)
+    return {**out, **{k: v for k, v in fr.items() if k.startswith("fr_")}}
 
 
 def with_labels(feats: dict[str, np.ndarray], rows: list[dict]) -> dict[str, np.ndarray]:
@@ -302,9 +324,8 @@ def main() -> None:
     meta = header()
     rows = labels()
     train_idx, test_idx = splits(len(rows), args.test, args.train)
-    bench = mien_home() / "bench"
-    train = with_labels(extract(rows, train_idx, bench / f"utk_heads_train_{len(train_idx)}.npz"), rows)
-    test = with_labels(extract(rows, test_idx, bench / f"utk_heads_test_{len(test_idx)}.npz"), rows)
+    train = with_labels(features(rows, train_idx, "train"), rows)
+    test = with_labels(features(rows, test_idx, "test"), rows)
     result: dict = {"meta": meta, "split": {"train": len(train_idx), "test": len(test_idx), "overlap": 0,
                                             "test_is": "benchmarks/attributes.py --utk 4000 --seed 0"}}
 
@@ -374,10 +395,16 @@ def write_fairness(test: dict, heads: Heads, meta: dict) -> None:
              "of benchmarks/attributes_heads.py (the same subset as the dlib reports; disjoint from the heads' "
              "training images, though UTKFace has no identity labels). Groups are UTKFace's own labels; mien does "
              f"not predict race. Machine: {meta['machine']['cpu']}, commit {meta['commit']}, {meta['date']}.")
+    adults = [r for r in rows if 20 <= r["age"] < 80]
+    adult_intro = (intro + f" This report keeps only the {len(adults)} faces aged 20-79, as the dlib reports' "
+                   "20-79 versions do, to separate the groups' share of children and the elderly from the rest.")
     for task, metric in (("age", "mae"), ("gender", "accuracy")):
-        report = audit_attribute(rows, task, f"pred_{task}", ["race", "gender", "age_band"], metric,
-                                 title=f"Fairness audit: utk-{task} on UTKFace (TEST split)")
-        write_report(report, REPO / "docs" / "fairness", intro=intro, name=f"utk-heads_{task}")
+        for subset, text, columns, suffix in ((rows, intro, ["race", "gender", "age_band"], ""),
+                                              (adults, adult_intro, ["race", "gender"], "_20-79")):
+            report = audit_attribute(subset, task, f"pred_{task}", columns, metric,
+                                     title=f"Fairness audit: utk-{task} on UTKFace (TEST split)"
+                                     + (", ages 20-79" if suffix else ""))
+            write_report(report, REPO / "docs" / "fairness", intro=text, name=f"utk-heads_{task}{suffix}")
 
 
 if __name__ == "__main__":

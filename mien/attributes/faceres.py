@@ -20,13 +20,15 @@ MARGIN = 0.2
 
 
 def run_faceres(image: np.ndarray, faces: Faces) -> dict[str, np.ndarray]:
+    """``gender`` (N,) P(male), ``age`` (N, 100) probabilities of 0-99 years, ``descriptor`` (N, 1024)."""
     x = square_crops(image, faces, 224, MARGIN).astype(np.float32)
     session = onnx_session("faceres")
     outs = session.run(None, {session.get_inputs()[0].name: x})
     named = {o.name: v for o, v in zip(session.get_outputs(), outs)}
     gender = next(v for k, v in named.items() if k.startswith("gender"))
     age = next(v for k, v in named.items() if k.startswith("age"))
-    return {"gender": gender.reshape(-1), "age": age}
+    descriptor = next(v for k, v in named.items() if k.startswith("global_pooling"))
+    return {"gender": gender.reshape(-1), "age": age, "descriptor": descriptor}
 
 
 class FaceresAge(AttributeModel):

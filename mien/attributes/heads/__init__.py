@@ -1,15 +1,18 @@
-"""Age and gender heads mien trained on UTKFace, on top of CC0 face features.
+"""Age and gender heads mien trained on UTKFace, on top of other networks' features.
 
 RESEARCH USE ONLY: the heads were fitted on UTKFace, whose licence is non-commercial
-research; the features under them are CC0 (Cydral's dlib age and gender networks, dlib's
-ResNet descriptor). The CC0 ``dlib-age`` / ``dlib-gender`` stay mien's defaults; ask for
+research, and use faceres's outputs (trained on VGGFace2, research only); the other
+features under them are CC0 (Cydral's dlib age and gender networks, dlib's ResNet
+descriptor). The CC0 ``dlib-age`` / ``dlib-gender`` stay mien's defaults; ask for
 these by name (``utk-age``, ``utk-gender``; ``mien analyze --attributes utk-age,utk-gender``).
 
-Features, per face (``face_features``): one dlib 5-point shape (as ``dlib_chips`` finds it),
-then three chips cut from it: 64 px for ``dlib-age`` (its 256-D pooled layer and 81 age
-probabilities), 32 px for ``dlib-gender`` (its 16-D hidden layer and 2 probabilities), 150 px
-for ``dlib-resnet-onnx`` (128-D). Each network also sees the mirrored chip, and the two
-results are averaged (test-time flip). The heads (``mien/attributes/heads/utk_heads.npz``,
+Features, per face: one dlib 5-point shape (as ``dlib_chips`` finds it), then three chips
+cut from it (``face_chips``, ``chip_features``): 64 px for ``dlib-age`` (its 256-D pooled
+layer and 81 age probabilities), 32 px for ``dlib-gender`` (its 16-D hidden layer and 2
+probabilities), 150 px for ``dlib-resnet-onnx`` (128-D). Each network also sees the mirrored
+chip, and the two results are averaged (test-time flip). Heads whose parts start with
+``fr_`` also use ``faceres`` (research-only, VGGFace2) on its own crop (``faceres_features``):
+its P(male), 100 age probabilities and 1024-D descriptor. The heads (``mien/attributes/heads/utk_heads.npz``,
 made by ``benchmarks/attributes_heads.py --fit``; model card beside it) are small numpy
 models on the standardised features: logistic regression for gender, a one-hidden-layer
 network or ridge regression for age, as the file says.
@@ -85,21 +88,35 @@ def chip_features(chips: dict[str, np.ndarray], resnet: bool = True) -> dict[str
     return out
 
 
-def feature_matrix(raw: dict[str, np.ndarray], parts: tuple[str, ...], flip: bool = True) -> np.ndarray:
-    """(N, D) float64 from ``chip_features`` output: the named parts, mirror-averaged when ``flip``.
+def faceres_features(image: np.ndarray, faces: Faces) -> dict[str, np.ndarray]:
+    """faceres outputs, each (N, 1, D) like ``chip_features`` (one view, no mirror): ``fr_g``
+    P(male), ``fr_a`` 100 age probabilities, ``fr_d`` the 1024-D descriptor."""
+    from ..faceres import run_faceres
 
-    Parts: ``age_f``, ``gen_f``, ``res`` as computed; ``age_e`` the dlib age expectation / 10;
-    ``age_lp`` log age probabilities; ``gen_l`` dlib-gender's male log-odds.
+    out = run_faceres(image, faces)
+    return {"fr_g": out["gender"][:, None, None], "fr_a": out["age"][:, None], "fr_d": out["descriptor"][:, None]}
+
+
+def feature_matrix(raw: dict[str, np.ndarray], parts: tuple[str, ...], flip: bool = True) -> np.ndarray:
+    """(N, D) float64 from ``chip_features`` (and ``faceres_features``) output: the named parts,
+    mirror-averaged when ``flip``.
+
+    Parts: ``age_f``, ``gen_f``, ``res``, ``fr_d`` as computed; ``age_e`` the dlib age
+    expectation / 10; ``age_lp`` log age probabilities; ``gen_l`` dlib-gender's male log-odds;
+    ``fr_lp`` faceres's log age probabilities; ``fr_l`` its male log-odds.
     """
     cols = []
     for part in parts:
         if part == "age_e":
             v = (raw["age_p"] @ AGE_WEIGHTS)[..., None] / 10
-        elif part == "age_lp":
-            v = np.log(raw["age_p"].astype(np.float64) + 1e-4)
+        elif part in ("age_lp", "fr_lp"):
+            v = np.log(raw["age_p" if part == "age_lp" else "fr_a"].astype(np.float64) + 1e-4)
         elif part == "gen_l":
             g = raw["gen_p"].astype(np.float64)
             v = np.log(g[..., 1:] + 1e-6) - np.log(g[..., :1] + 1e-6)
+        elif part == "fr_l":
+            g = raw["fr_g"].astype(np.float64)
+            v = np.log(g + 1e-6) - np.log(1 - g + 1e-6)
         else:
             v = raw[part]
         cols.append(v.mean(1) if flip else v[:, 0])
@@ -142,6 +159,7 @@ class Heads:
         except (OSError, KeyError, ValueError) as exc:
             raise ModelError(f"{HEADS}: cannot read the head weights at {path or model_path(HEADS)} ({exc})") from exc
         self.resnet = any("res" in p for p in self.parts.values())
+        self.faceres = any(q.startswith("fr_") for p in self.parts.values() for q in p)
 
     def _head(self, task: str, raw: dict[str, np.ndarray]) -> np.ndarray:
         mean, scale = self.norm[task]
@@ -169,15 +187,17 @@ class _FeatureCache:
     last: tuple[bytes, dict[str, np.ndarray]] | None = None
 
     @classmethod
-    def get(cls, image: np.ndarray, faces: Faces, resnet: bool) -> dict[str, np.ndarray]:
+    def get(cls, image: np.ndarray, faces: Faces, heads: Heads) -> dict[str, np.ndarray]:
         h = hashlib.blake2b(digest_size=16)
-        for a in (image, faces.boxes, np.array([resnet])):
+        for a in (image, faces.boxes, np.array([heads.resnet, heads.faceres])):
             h.update(np.ascontiguousarray(a).tobytes())
             h.update(str(a.shape).encode())
         key, last = h.digest(), cls.last
         if last is not None and last[0] == key:
             return last[1]
-        value = chip_features(face_chips(image, faces), resnet)
+        value = chip_features(face_chips(image, faces), heads.resnet)
+        if heads.faceres:
+            value.update(faceres_features(image, faces))
         cls.last = (key, value)
         return value
 
@@ -191,7 +211,7 @@ class UtkAge(AttributeModel):
     def probabilities(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         """(N, 2): the age in years, and the peak of dlib-age's class distribution (mirror-averaged)."""
         heads = load_heads()
-        raw = _FeatureCache.get(image, faces, heads.resnet)
+        raw = _FeatureCache.get(image, faces, heads)
         return np.stack([np.clip(heads.age(raw), 0, 116), raw["age_p"].mean(1).max(1)], axis=1)
 
     def from_probabilities(self, probs: np.ndarray) -> list[Prediction]:
@@ -208,5 +228,5 @@ class UtkGender(Classifier):
 
     def probabilities(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         heads = load_heads()
-        male = heads.male_probability(_FeatureCache.get(image, faces, heads.resnet))
+        male = heads.male_probability(_FeatureCache.get(image, faces, heads))
         return np.stack([1 - male, male], axis=1)
