@@ -3,8 +3,8 @@
     nice -n 19 python benchmarks/attributes.py [--utk N] [--seed S] [--skip-utk] [--fairness]
 
 * UTKFace (../shared/data/utkface): age MAE and gender accuracy with the default
-  pipeline (CenterFace -> dlib 5-point chip -> dlib-age averaged over the chip and its
-  mirror / dlib-gender; the whole crop is the box where CenterFace finds no face).
+  pipeline (CenterFace -> dlib 5-point chips -> dlib-age averaged over paddings 0.15, 0.2,
+  0.25 and their mirrors / dlib-gender; the whole crop is the box where CenterFace finds no face).
   ``--utk N`` draws a fixed random subset of N images (0 = all). Predictions are cached under $MIEN_HOME/bench/.
 * ``--fairness`` writes the audit of those predictions by race, gender and age band
   to docs/fairness/ (markdown, HTML, JSON, bar charts).
@@ -38,7 +38,7 @@ from mien.models.store import mien_home  # noqa: E402
 CK_TO_FER = {"anger": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy", "sadness": "sad",
              "surprise": "surprise"}
 AGE_BANDS = [0, 13, 20, 30, 45, 60, 80]
-PIPELINE = "centerface_dlib-age-flip_dlib-gender"  # in the prediction cache's name
+PIPELINE = "centerface_dlib-age-3pad-flip_dlib-gender"  # in the prediction cache's name
 
 
 def _median_iqr(times: list[float]) -> dict[str, float]:
@@ -55,8 +55,7 @@ def utkface(n: int, seed: int) -> tuple[dict, list[dict]]:
     if n and n < total:
         idx = np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
         rows = [rows[i] for i in idx]
-    # the name says which pipeline made the cached predictions (dlib-age averaged over the chip and its
-    # mirror since the ages in utkface_pred_4000_0.csv were made with one pass)
+    # the name says which pipeline made the cached predictions (utkface_pred_4000_0.csv: dlib-age in one pass)
     cache = mien_home() / "bench" / f"utkface_pred_{len(rows)}_{seed}_{PIPELINE}.csv"
     if cache.is_file():
         preds = list(csv.DictReader(open(cache)))
@@ -90,7 +89,7 @@ def fairness(preds: list[dict], out: Path, meta: dict) -> dict:
     from mien.audit import add_bands, audit_attribute, write_report
 
     rows = add_bands(preds, "age", AGE_BANDS)
-    intro = (f"mien's default age and gender models (dlib-age averaged over the chip and its mirror, dlib-gender; "
+    intro = (f"mien's default age and gender models (dlib-age averaged over 3 chip paddings and their mirrors, dlib-gender; "
              f"CenterFace boxes) on {len(rows)} "
              f"UTKFace images ({meta['subset']}). Groups are UTKFace's own labels (race in 5 classes as the data "
              "set gives them, gender, age band): mien does not predict race. "

@@ -64,16 +64,22 @@ def dlib_shapes(image: np.ndarray, faces: Faces, predictor: str = "dlib-shape5")
 
 def dlib_chips(image: np.ndarray, faces: Faces, size: int, padding: float = 0.2) -> np.ndarray:
     """(N, size, size, 3) uint8 RGB dlib face chips, each cut on its own from ``image``."""
+    return dlib_chip_sets(image, faces, size, (padding,))[0]
+
+
+def dlib_chip_sets(image: np.ndarray, faces: Faces, size: int, paddings: tuple[float, ...]) -> list[np.ndarray]:
+    """One (N, size, size, 3) uint8 array of dlib chips per padding, from one 5-point shape per face."""
     import dlib
 
     sp = dlib_shape_predictor("dlib-shape5")
-    chips = []
+    chips: list[list] = [[] for _ in paddings]
     for box in hog_boxes(faces):
         region, (x0, y0, x1, y1) = _face_region(image, box)
         rect = dlib.rectangle(int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1)))
         shape = sp(region, rect)
-        chips.append(dlib.extract_image_chip(region, dlib.get_face_chip_details(shape, size, padding)))
-    return np.stack(chips).astype(np.uint8) if chips else np.zeros((0, size, size, 3), np.uint8)
+        for out, padding in zip(chips, paddings):
+            out.append(dlib.extract_image_chip(region, dlib.get_face_chip_details(shape, size, padding)))
+    return [np.stack(c).astype(np.uint8) if c else np.zeros((0, size, size, 3), np.uint8) for c in chips]
 
 
 def square_crops(image: np.ndarray, faces: Faces, size: int, margin: float = 0.1, gray: bool = False,
