@@ -10,7 +10,8 @@ Pipeline timed for each: load the image file, detect, align, embed every face fo
   at half that size (``detect_with_fallback``), dlib's chip, the same ResNet as ONNX on
   onnxruntime; "stream" batches the crops of consecutive images (a folder or a video),
   "per image" embeds each image's faces alone (one request at a time); "detector at
-  1280 px" is CenterFace at its general default (the size anonymisation uses: small faces);
+  1280 px" is CenterFace at its general default (the size anonymisation uses: small faces),
+  "landmarks not refined" skips the half-size second pass;
   ``--tta`` adds one-image-at-a-time rows with test-time augmentation (flip: 2 views,
   jitter: 8), the price of the more accurate modes.
 
@@ -59,7 +60,8 @@ def run_face_recognition(paths: list[Path]) -> tuple[float, int]:
     return time.perf_counter() - start, faces
 
 
-def run_mien(paths: list[Path], detector, embedder, stream: bool, batch: int = 32) -> tuple[float, int]:
+def run_mien(paths: list[Path], detector, embedder, stream: bool, batch: int = 32,
+             refine: bool = True) -> tuple[float, int]:
     from mien.image import load_image
     from mien.match.faces import detect_with_fallback
 
@@ -68,7 +70,7 @@ def run_mien(paths: list[Path], detector, embedder, stream: bool, batch: int = 3
     pending: list[np.ndarray] = []
     for p in paths:
         image = load_image(p)
-        found, _ = detect_with_fallback(image, detector)  # as mien.match.embed_image: landmarks refined
+        found, _ = detect_with_fallback(image, detector, **({} if refine else {"refine": None}))  # as embed_image
         if not len(found):
             continue
         crops = embedder.align(image, found).crops
@@ -114,17 +116,18 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for name, paths in sets.items():
-        variants = [("mien per image", detector, embedder, False), ("mien stream", detector, embedder, True),
-                    ("mien per image, detector at 1280 px", full_detector, embedder, False)]
-        variants += [(f"mien per image, {emb.model_id}", detector, emb, False) for emb in tta.values()]
+        variants = [("mien per image", detector, embedder, False, True), ("mien stream", detector, embedder, True, True),
+                    ("mien per image, landmarks not refined", detector, embedder, False, False),
+                    ("mien per image, detector at 1280 px", full_detector, embedder, False, True)]
+        variants += [(f"mien per image, {emb.model_id}", detector, emb, False, True) for emb in tta.values()]
         timings: dict[str, list[float]] = {"face_recognition": [], **{label: [] for label, *_ in variants}}
         counts: dict[str, int] = {}
         for _ in range(args.rounds):
             t, n = run_face_recognition(paths)
             timings["face_recognition"].append(t)
             counts["face_recognition"] = n
-            for label, det, emb, stream in variants:
-                t, n = run_mien(paths, det, emb, stream)
+            for label, det, emb, stream, refine in variants:
+                t, n = run_mien(paths, det, emb, stream, refine=refine)
                 timings[label].append(t)
                 counts[label] = n
         base = len(paths) / float(np.median(timings["face_recognition"]))

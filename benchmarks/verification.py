@@ -1,15 +1,18 @@
 """LFW verification through mien's whole pipeline: detect, align, embed, compare.
 
-    python benchmarks/verification.py [--data ../shared/data/lfw] [--embedders dlib-resnet,...]
-                                      [--detector centerface] [--fuse a;b] [--write-thresholds] [--plot docs/roc_lfw.png]
+    python benchmarks/verification.py [--data ../shared/data/lfw] [--embedders "dlib-resnet:tta=jitter,jitters=8;mobileface"]
+                                      [--detector centerface] [--detect-scale 1] [--refine 0.5]
+                                      [--fuse a;b] [--write-thresholds] [--plot docs/roc_lfw.png]
 
 Every image of the View 2 protocol goes through ``mien.detect`` (with the no-face
-fallback of ``mien.match.faces``), the embedder's own alignment and the embedder;
-nothing uses the known crop. When an image has several faces the largest is used.
-Embeddings are cached under ``--cache`` (default /tmp/mien_lfw_cache) so metrics and
+fallback and the landmark refinement of ``mien.match.faces``), the embedder's own
+alignment and the embedder; nothing uses the known crop. When an image has several
+faces the largest is used. Every TTA view's vector is cached under ``--cache`` (default
+/tmp/mien_lfw_cache), one file per detection and embedder configuration, so metrics and
 thresholds can be recomputed without re-running the networks.
 
-Reported per embedder (and with flip TTA, and fused for the embedders named in --fuse):
+Reported per embedder (plain, flip TTA, and with ``tta=jitter`` each power-of-two count
+of jitter views up to ``jitters``, and fused for the embedders named in --fuse):
 standard 10-fold accuracy (threshold chosen on 9 folds, tested on the 10th) +- std,
 TAR at FAR 1e-3 and EER on the 6,000 pairs, and the number of images where no face was
 found. ``--write-thresholds`` writes the operating points (FMR 1e-2, 1e-3, 1e-4 over

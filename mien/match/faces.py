@@ -125,9 +125,10 @@ def _low_threshold(detector: Detector) -> Detector:
     return _LOW[key]
 
 
-def one_face(image: np.ndarray, detector: Detector, source: str = "image", largest: bool = False) -> Faces:
+def one_face(image: np.ndarray, detector: Detector, source: str = "image", largest: bool = False,
+             refine: float | None = REFINE_SCALE) -> Faces:
     """Exactly one face of ``image`` (the largest when ``largest``), else a typed error."""
-    faces, _ = detect_with_fallback(image, detector)
+    faces, _ = detect_with_fallback(image, detector, refine)
     if not len(faces):
         raise NoFaceError(source, f"{detector.name} found nothing, also at a lower threshold and on a 2x enlarged copy")
     if len(faces) > 1 and not largest:

@@ -21,7 +21,7 @@ from ..embed import Embedder, Embeddings, get_embedder
 from ..embed.base import l2_normalize
 from ..image import load_image
 from .calibration import load_calibration
-from .faces import one_face, recognition_detector
+from .faces import REFINE_SCALE, one_face, recognition_detector
 
 DEFAULT_FMR = 1e-3
 
@@ -85,12 +85,17 @@ def embed_image(
     detector: Any = None,
     largest: bool = False,
     source: str | None = None,
+    refine: float | None = REFINE_SCALE,
 ) -> Embeddings:
-    """The embedding of the one face in ``image`` (path, bytes, array or PIL image)."""
+    """The embedding of the one face in ``image`` (path, bytes, array or PIL image).
+
+    ``refine``: landmarks averaged with a detection at this fraction of the size
+    (``mien.match.faces.refine_landmarks``; None skips that pass: faster, less accurate).
+    """
     model, detector = _resolve(embedder, detector)
     label = source or (str(image) if isinstance(image, (str, os.PathLike)) else "the image")
     pixels = load_image(image)
-    face = one_face(pixels, detector, label, largest)
+    face = one_face(pixels, detector, label, largest, refine)
     return model.embed_faces(pixels, face)
 
 
@@ -103,11 +108,12 @@ def verify_images(
     largest: bool = False,
     threshold: float | None = None,
     calibration: str | None = None,
+    refine: float | None = REFINE_SCALE,
 ) -> Verification:
     """Detect, align and embed the one face in each image, then ``verify``."""
     model, detector = _resolve(embedder, detector)
-    ea = embed_image(a, model, detector, largest)
-    eb = embed_image(b, model, detector, largest)
+    ea = embed_image(a, model, detector, largest, refine=refine)
+    eb = embed_image(b, model, detector, largest, refine=refine)
     return verify(ea, eb, fmr=fmr, threshold=threshold, calibration=calibration)
 
 
