@@ -1,7 +1,7 @@
 """Provenance for every image mien generates or edits: an invisible watermark plus a metadata record.
 
     >>> from mien import provenance
-    >>> record = provenance.ProvenanceRecord(operation="generate", model="gan64")
+    >>> record = provenance.ProvenanceRecord(operation="generate", model="gan128")
     >>> marked = provenance.mark(image, "generate")          # watermark (survives JPEG 75, 0.5x, crops)
     >>> provenance.save_with_record(marked, "out.png", record, sidecar=True)
     >>> report = provenance.check("out.png")                 # both halves, read back
