@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..detect import DEFAULT_DETECTOR, Detector, get_detector
-from ..errors import InputError
 
 # Score thresholds for anonymisation, per detector (recall first).
 ANONYMIZE_THRESHOLDS: dict[str, float] = {"centerface": 0.1}  # others: their detection default
@@ -40,13 +39,7 @@ def anonymize_detector(
     name = detector or DEFAULT_DETECTOR
     if name in ANONYMIZE_THRESHOLDS:
         options.setdefault("score_threshold", ANONYMIZE_THRESHOLDS[name])
-    if detect_size is not None:
-        if name not in VIDEO_DETECT_SIZES:
-            raise InputError(f"detect size applies to {', '.join(VIDEO_DETECT_SIZES)} only, not {name!r}")
-        if detect_size < 32:
-            raise InputError(f"detect size must be >= 32 pixels, got {detect_size}")
-        options["max_side"] = int(detect_size)
-    return get_detector(name, **options)
+    return get_detector(name, detect_size, **options)
 
 
 def video_detector(detector: str | Detector | None = None, detect_size: int | None = None, **options: Any) -> Detector:

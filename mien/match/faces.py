@@ -20,7 +20,7 @@ import numpy as np
 
 from ..detect import DEFAULT_DETECTOR, Detector
 from ..detect.base import iou_matrix
-from ..errors import InputError, MultipleFacesError, NoFaceError
+from ..errors import MultipleFacesError, NoFaceError
 from ..types import Faces
 
 FALLBACK_THRESHOLD = 0.2
@@ -43,13 +43,7 @@ def recognition_detector(name: str | None = None, detect_size: int | None = None
 
     name = name or DEFAULT_DETECTOR
     size = detect_size if detect_size is not None else RECOGNITION_DETECT_SIZES.get(name)
-    if size is not None:
-        if name not in RECOGNITION_DETECT_SIZES:
-            raise InputError(f"detect size applies to {', '.join(RECOGNITION_DETECT_SIZES)} only, not {name!r}")
-        if size < 32:
-            raise InputError(f"detect size must be >= 32 pixels, got {size}")
-        options["max_side"] = int(size)
-    return get_detector(name, **options)
+    return get_detector(name, size, **options)
 
 
 def detect_with_fallback(image: np.ndarray, detector: Detector,
