@@ -431,9 +431,9 @@ def main() -> None:
     train_px = load_pixels(train_recs, size)
     eig = eigenface_samples(train_px, bands, genders, train_b, train_g, rng)
     base = analyse(to_output_size(eig), "eigenface")
-    del train_px
     # Near-copy candidates are searched at 64 px: enough to find them, a quarter of the memory.
-    train64 = load_pixels(train_recs, 64)
+    train64 = train_px if size == 64 else load_pixels(train_recs, 64)
+    del train_px
     fake64 = np.stack([np.asarray(Image.fromarray(im).resize((64, 64), Image.BOX)) for im in samples.images])
     near_idx = np.setdiff1d(pixel_neighbours(train64, fake64), train_rand["index"])
     train_near = train_embeddings(args.cache, near_idx, f"train_near_{weights}_{args.n}", size)

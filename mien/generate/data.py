@@ -137,5 +137,5 @@ def load_pack(path: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
         with Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())) as im:
             im = im.convert("RGB")
             out[i] = np.asarray(im if im.size == (size, size) else im.resize((size, size), Image.BOX))
-    bands = np.minimum(d["age"] // 10, len(AGE_BANDS) - 1)
+    bands = np.array([age_band_index(age) for age in d["age"]], np.int64)
     return out, bands, d["gender"]

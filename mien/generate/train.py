@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -290,17 +291,20 @@ def main(argv: list[str] | None = None) -> None:
                     "seconds": seen_s, "rng": torch.get_rng_state(), "args": vars(args)}, tmp)
         tmp.replace(ckpt_path)
 
-    def publish(final: bool) -> None:
+    def publish(final: bool, preview: Path | None = None) -> None:
+        """``preview``: the grid just drawn for this step, copied rather than drawn again."""
         if not args.publish:
             return
         args.publish.mkdir(parents=True, exist_ok=True)
-        half = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in g_ema.state_dict().items()}
-        torch.save({"g_ema": half, "step": step, "arch": args.arch, "args": vars(args)}, args.publish / "g_ema_fp16.pt")
-        _sample_grid(g_ema, g, fixed_z, fixed_age, fixed_gender, args.publish / "samples.png")
+        torch.save({"g_ema": _fp16_state(g_ema), "step": step, "arch": args.arch, "args": vars(args)},
+                   args.publish / "g_ema_fp16.pt")
+        if preview is None:
+            _sample_grid(g_ema, g, fixed_z, fixed_age, fixed_gender, args.publish / "samples.png")
+        else:
+            shutil.copyfile(preview, args.publish / "samples.png")
         if final:
             for name, mod in (("g_fp16.pt", g), ("d_fp16.pt", d)):
-                torch.save({k: (v.half() if v.is_floating_point() else v).cpu() for k, v in mod.state_dict().items()},
-                           args.publish / name)
+                torch.save(_fp16_state(mod), args.publish / name)
             try:  # a failed export must not lose the weights saved above
                 chosen = copy.deepcopy(g_ema)
                 recalibrate_bn(chosen, age_np, gender_np)
@@ -371,11 +375,17 @@ def main(argv: list[str] | None = None) -> None:
         if step % args.save_every == 0:
             save()
         if step % args.sample_every == 0:
-            _sample_grid(g_ema, g, fixed_z, fixed_age, fixed_gender, args.out / f"sample_{step:06d}.png")
-            publish(final=False)
+            preview = args.out / f"sample_{step:06d}.png"
+            _sample_grid(g_ema, g, fixed_z, fixed_age, fixed_gender, preview)
+            publish(final=False, preview=preview)
     save()
     publish(final=True)
     print(f"stopped at step {step}", flush=True)
+
+
+def _fp16_state(module: nn.Module) -> dict:
+    """The module's state on the CPU, floating tensors as float16 (half the bytes to carry)."""
+    return {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in module.state_dict().items()}
 
 
 @torch.no_grad()

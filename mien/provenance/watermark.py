@@ -160,8 +160,6 @@ def _reads_back(marked: np.ndarray, operation_code: int, min_score: float) -> bo
     Image.fromarray(marked).resize((w // 2, h // 2), Image.BILINEAR).save(buf, "JPEG", quality=75)
     half = np.asarray(Image.open(buf).convert("RGB"))
     for img, scale in ((marked, 1.0), (half, 0.5)):
-        if min(img.shape[:2]) / scale < TILE:
-            continue  # too small to read at this scale: the plain check decides
         found = detect(img, scales=(scale,))
         if not (found.detected and found.score >= min_score and found.operation_code == operation_code):
             return False
