@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sample-every", type=int, default=250)
     p.add_argument("--publish", type=Path, help="also keep the EMA generator (float16), the latest sample grid "
                    "and, at the end, the ONNX export in this folder (a GPU machine's $OUT)")
+    p.add_argument("--init", type=Path, help="start from a --publish folder (g_ema_fp16.pt, d_fp16.pt, "
+                   "g_fp16.pt if there) when --out has no checkpoint: carries a run to a fresh machine")
     p.add_argument("--export", type=Path, help="export the generator of the checkpoint to ONNX and exit")
     p.add_argument("--export-weights", choices=["ema", "live"], default="ema", help="which generator --export writes")
     args = p.parse_args(argv)
@@ -266,6 +268,9 @@ def main(argv: list[str] | None = None) -> None:
             for group in opt.param_groups:
                 group["lr"] = lr
         print(f"resumed at step {step}", flush=True)
+    elif args.init:
+        step = _load_published(args.init, g, d, g_ema, dev)
+        print(f"initialised from {args.init} at step {step} (fresh optimiser state)", flush=True)
 
     if args.export:
         chosen = g_ema if args.export_weights == "ema" else g
@@ -381,6 +386,17 @@ def main(argv: list[str] | None = None) -> None:
     save()
     publish(final=True)
     print(f"stopped at step {step}", flush=True)
+
+
+def _load_published(folder: Path, g: nn.Module, d: nn.Module, g_ema: nn.Module, dev: torch.device) -> int:
+    """Load the float16 weights that ``--publish`` wrote; returns their step. Without
+    g_fp16.pt (left behind to fit the carry limit) the live generator starts from the EMA."""
+    published = torch.load(folder / "g_ema_fp16.pt", weights_only=False, map_location=dev)
+    g_ema.load_state_dict(published["g_ema"])  # load_state_dict casts float16 back to float32
+    live = folder / "g_fp16.pt"
+    g.load_state_dict(torch.load(live, map_location=dev) if live.is_file() else published["g_ema"])
+    d.load_state_dict(torch.load(folder / "d_fp16.pt", map_location=dev))
+    return int(published["step"])
 
 
 def _fp16_state(module: nn.Module) -> dict:
