@@ -1,6 +1,6 @@
 """How good are mien's generated faces, and how robust is the provenance watermark?
 
-    nice -n 19 python benchmarks/generation.py [--model gan128] [--n 500] [--heldout 1000] [--part all|prep] [--cache DIR]
+    nice -n 19 python benchmarks/generation.py [--model gan128] [--n 500] [--heldout 1000] [--part all|prep|guard|samples] [--cache DIR]
 
 Everything is measured against the held-out tenth of UTKFace that training never saw
 (``mien.generate.data``). Real faces go through the same path as generated ones: the
@@ -19,10 +19,12 @@ watermarked). Results go to docs/benchmarks/generation_<model>.{json,md}.
 * Memorisation: for each generated face the nearest training face by dlib distance;
   share closer than 0.6 (dlib's same-person threshold, a 1:1 bar) and than the 1:N bar: the
   distance at which a face with nobody of its own among the embedded training faces would
-  find a false match with 1% probability, from all LFW impostor pairs through the same path. Embedding all 17k training faces
-  costs too much CPU here, so the candidates are a fixed random 2,000 plus, for each
-  generated face, its 2 nearest training faces in pixel PCA space (near-copies).
-  Held-out real faces give the reference (UTKFace repeats people across files).
+  find a false match with 1% probability, from all LFW impostor pairs through the same path;
+  against all 17,161 training faces (embedded once and cached: about 15 CPU minutes).
+  Held-out real faces give the reference (UTKFace repeats people across files). Measured for
+  the raw generator and for its default output, which the memorisation guard
+  (``mien.generate.guard``) has filtered; ``--part guard`` builds the guard's file from the
+  same embeddings and bar.
 * Generation speed (images/s on CPU): raw network output, batch 64, and finished 256 px (upscale + mark).
 * Watermark: bit accuracy and detection after JPEG 75, resize to half, a 10% crop and all
   three; false positives on every LFW image. ``--part prep`` computes and caches
@@ -41,7 +43,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, data_root, header, markdown_table, write_outputs  # noqa: E402
@@ -67,6 +68,7 @@ def analyse(images: np.ndarray, label: str, attributes: bool = False) -> dict[st
     from mien.attributes import get_attribute_model
     from mien.detect import get_detector
     from mien.embed import get_embedder
+    from mien.generate.guard import largest_face
 
     detector = get_detector()
     embedder = get_embedder("dlib-resnet")
@@ -79,12 +81,9 @@ def analyse(images: np.ndarray, label: str, attributes: bool = False) -> dict[st
     female = np.full(n, np.nan)
     t0 = time.time()
     for i, img in enumerate(images):
-        faces = detector(img)
-        counts[i] = len(faces)
-        if not len(faces):
+        counts[i], one = largest_face(detector, img)
+        if one is None:
             continue
-        areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
-        one = faces[[int(np.argmax(areas))]]
         emb[i] = embedder.embed(embedder.align(img, one)).vectors[0]
         if attributes:
             age[i] = age_model(img, one)[0].value
@@ -198,15 +197,6 @@ def heldout_subset(n: int) -> list:
     return [held[i] for i in idx]
 
 
-def pixel_neighbours(train64: np.ndarray, fake64: np.ndarray, k: int = 2, dims: int = 64) -> np.ndarray:
-    """Indices of the k nearest training faces of each generated face in pixel PCA space."""
-    x = train64.reshape(len(train64), -1).astype(np.float32)
-    mean, vt, _ = pca(x, dims)
-    tp = (x - mean) @ vt.T
-    fp = (fake64.reshape(len(fake64), -1).astype(np.float32) - mean) @ vt.T
-    return np.unique(np.argsort(_dists(fp, tp), axis=1)[:, :k])
-
-
 def lfw_impostor_distances(cache: Path) -> np.ndarray:
     """dlib distances of every LFW pair of different people, through the same detect-align-embed path."""
     import csv
@@ -231,6 +221,38 @@ def lfw_impostor_distances(cache: Path) -> np.ndarray:
         upper = np.arange(i, i + len(d))[:, None] < np.arange(len(emb))[None]
         parts.append(d[upper & (ids[i:i + 500, None] != ids[None])])
     return np.concatenate(parts)
+
+
+def nearest_distances(emb: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.zeros(0)] + [_dists(emb[i:i + 256], gallery).min(1) for i in range(0, len(emb), 256)])
+
+
+def band_thresholds(held_near: np.ndarray, held_bands: np.ndarray, strict: float) -> np.ndarray:
+    """The guard's bar per age band: the 1:N bar, except where unseen real faces of the band
+    fall under it more than half the time (dlib cannot tell them apart): their 5th percentile."""
+    out = np.full(len(AGE_BANDS), strict)
+    for b in range(len(AGE_BANDS)):
+        x = held_near[held_bands == b]
+        if len(x) and np.mean(x < strict) > 0.5:
+            out[b] = np.percentile(x, 5)
+    return out
+
+
+def write_guard(model: str, templates: np.ndarray, threshold: float, pair_fmr: float, training_faces: int,
+                bars: np.ndarray) -> str:
+    """The memorisation guard's file: every training face's template (float16, rows shuffled so
+    they do not point back to files), the 1:N bar and each age band's bar; bundled beside the generator."""
+    path = REPO / "mien" / "generate" / "weights" / f"{model}_guard.npz"
+    order = np.random.default_rng(SEED).permutation(len(templates))
+    with open(path, "wb") as fh:
+        np.savez(fh, templates=templates[order].astype(np.float16), threshold=np.float64(threshold),
+                 pair_fmr=np.float64(pair_fmr), training_faces=np.int64(training_faces),
+                 band_thresholds=bars.astype(np.float64))
+    from mien.models.store import sha256_file
+
+    return f"{path}: {len(templates)} templates, threshold {threshold:.4f} (pair FMR {pair_fmr:.3g}), " \
+           f"per band {np.round(bars, 4).tolist()}, " \
+           f"{path.stat().st_size} bytes, sha256 {sha256_file(path)}"
 
 
 def gallery_threshold(impostors: np.ndarray, gallery: int, share: float = 0.01) -> tuple[float, float]:
@@ -380,12 +402,13 @@ def main() -> None:
     p.add_argument("--n", type=int, default=500, help="generated (and baseline) faces")
     p.add_argument("--heldout", type=int, default=1000, help="held-out real faces (fixed random subset)")
     p.add_argument("--train-random", type=int, default=2000,
-                   help="training faces embedded for memorisation, plus each generated face's 2 pixel-space neighbours")
+                   help="training faces for the real-vs-real floor of the quality table")
     p.add_argument("--lfw", type=int, default=0, help="LFW images for false positives (0: all 7,701)")
     p.add_argument("--workers", type=int, default=1, help="LFW: split into this many interleaved parts")
     p.add_argument("--worker", type=int, default=None, help="LFW: compute only this part and exit (run several at once)")
-    p.add_argument("--part", choices=["all", "prep", "samples"], default="all",
-                   help="prep: cache what does not depend on the generator (LFW, held-out and training embeddings)")
+    p.add_argument("--part", choices=["all", "prep", "guard", "samples"], default="all",
+                   help="prep: cache what does not depend on the generator (LFW, held-out and training embeddings); "
+                        "guard: write mien/generate/weights/<model>_guard.npz")
     p.add_argument("--cache", type=Path, default=Path("/tmp/mien_gen_bench"))
     p.add_argument("--truncation", type=float, default=1.0)
     p.add_argument("--model", default="gan128", help="registry name of the generator")
@@ -409,12 +432,28 @@ def main() -> None:
                   lambda: analyse(to_output_size(load_pixels(held, size)), "held-out", attributes=True))
     train_rand = train_embeddings(args.cache, random_train_indices(len(train_recs), args.train_random),
                                   f"train_random{args.train_random}{tag}", size)
+    train_all = train_embeddings(args.cache, np.arange(len(train_recs)), f"train_all{len(train_recs)}{tag}", size)
+    tr = train_all["emb"][~np.isnan(train_all["emb"]).any(1)]
+    # 0.6 is a 1:1 threshold (LFW FMR about 1e-2); against 17k training faces nearly every face
+    # crosses it by chance. The 1:N bar: a 1% chance of any false match across the gallery.
+    strict, strict_fmr = gallery_threshold(lfw_impostor_distances(args.cache), len(tr))
+    held_all = load_records("heldout")
+    held_all_emb = cached(args.cache, f"heldout_all{len(held_all)}{tag}",
+                          lambda: analyse(to_output_size(load_pixels(held_all, size)), "held-out (all)"))["emb"]
+    held_all_bands = np.array([r.band for r in held_all])
+    held_ok = ~np.isnan(held_all_emb).any(1)
+    held_near = nearest_distances(held_all_emb[held_ok], tr)
+    bars = band_thresholds(held_near, held_all_bands[held_ok], strict)
     if args.part == "prep":
         lfw_false_positives(args.cache, args.lfw, args.workers)
+        return
+    if args.part == "guard":
+        print(write_guard(args.model, tr, strict, strict_fmr, len(train_recs), bars))
         return
     real_emb = real["emb"][~np.isnan(real["emb"]).any(1)]
 
     from mien.generate.gan import FaceGenerator, finish
+    from mien.generate.guard import has_guard
     from mien.models.store import model_path, sha256_file
 
     rng = np.random.default_rng(SEED)
@@ -422,33 +461,36 @@ def main() -> None:
     gen = FaceGenerator(args.model)
     weights = sha256_file(model_path(args.model))[:16]
     bands, genders = condition_draw(held, args.n, rng)
-    samples = gen.sample(args.n, bands, genders, seed=SEED, truncation=args.truncation)
+    samples = gen.sample(args.n, bands, genders, seed=SEED, truncation=args.truncation, guard=False)
     finished = np.stack(finish(samples.images, SIZE))
     fake = analyse(finished, "generated", attributes=True)
+    guarded = None
+    if has_guard(args.model):  # what users get by default: the same seeds through the guard
+        t = time.perf_counter()
+        safe = gen.sample(args.n, bands, genders, seed=SEED, truncation=args.truncation, guard=True)
+        guard_s = time.perf_counter() - t
+        guarded = {"samples": safe, "seconds": guard_s,
+                   **analyse(np.stack(finish(safe.images, SIZE)), "generated (guarded)", attributes=True)}
 
     train_b = np.array([r.band for r in train_recs])
     train_g = np.array([r.gender for r in train_recs])
     train_px = load_pixels(train_recs, size)
     eig = eigenface_samples(train_px, bands, genders, train_b, train_g, rng)
-    base = analyse(to_output_size(eig), "eigenface")
-    # Near-copy candidates are searched at 64 px: enough to find them, a quarter of the memory.
-    train64 = train_px if size == 64 else load_pixels(train_recs, 64)
     del train_px
-    fake64 = np.stack([np.asarray(Image.fromarray(im).resize((64, 64), Image.BOX)) for im in samples.images])
-    near_idx = np.setdiff1d(pixel_neighbours(train64, fake64), train_rand["index"])
-    train_near = train_embeddings(args.cache, near_idx, f"train_near_{weights}_{args.n}", size)
-    train = {k: np.concatenate([train_rand[k], train_near[k]]) for k in ("index", "counts", "emb")}
-    train_ok = ~np.isnan(train["emb"]).any(1)
+    base = analyse(to_output_size(eig), "eigenface")
     rand_ok = np.flatnonzero(~np.isnan(train_rand["emb"]).any(1))
     ref_idx = rng.choice(rand_ok, min(args.n, len(rand_ok)), replace=False)
 
-    quality = [
-        quality_row(f"mien GAN ({args.model})", fake["emb"], real_emb),
+    quality = [quality_row(f"mien GAN ({args.model})", fake["emb"], real_emb)]
+    if guarded:
+        quality.append(quality_row(f"mien GAN ({args.model}) behind the memorisation guard (default)", guarded["emb"], real_emb))
+    quality += [
         quality_row("eigenface baseline", base["emb"], real_emb),
         quality_row("real training faces (floor)", train_rand["emb"][ref_idx], real_emb),
     ]
     one_face = {
         "generated": round(float(np.mean(fake["counts"] == 1)), 4),
+        **({"generated (guarded)": round(float(np.mean(guarded["counts"] == 1)), 4)} if guarded else {}),
         "eigenface": round(float(np.mean(base["counts"] == 1)), 4),
         "held-out real": round(float(np.mean(real["counts"] == 1)), 4),
     }
@@ -465,44 +507,46 @@ def main() -> None:
 
     held_b = np.array([r.band for r in held])
     held_g = np.array([r.gender for r in held])
-    condition = {"generated (requested condition)": cond_acc(fake["age"], fake["female"], bands, genders),
-                 "held-out real (true label; model ceiling)": cond_acc(real["age"], real["female"], held_b, held_g)}
+    condition = {"generated (requested condition)": cond_acc(fake["age"], fake["female"], bands, genders)}
+    if guarded:
+        condition["generated, guarded (requested condition)"] = cond_acc(guarded["age"], guarded["female"], bands, genders)
+    condition["held-out real (true label; model ceiling)"] = cond_acc(real["age"], real["female"], held_b, held_g)
     per_gender = {GENDERS[g]: cond_acc(fake["age"][genders == g], fake["female"][genders == g], bands[genders == g], genders[genders == g])["gender"] for g in (0, 1)}
 
-    # memorisation
-    tr = train["emb"][train_ok]
-
-    def nearest(e):
-        ok = e[~np.isnan(e).any(1)]
-        return np.concatenate([np.zeros(0)] + [_dists(ok[i:i + 256], tr).min(1) for i in range(0, len(ok), 256)])
-
+    # memorisation, against every training face
     def stat(fn, x):
         return round(float(fn(x)), 4) if len(x) else None
 
-    near_fake, near_real = nearest(fake["emb"]), nearest(real["emb"])
-    # 0.6 is a 1:1 threshold (LFW FMR about 1e-2); against thousands of training faces nearly every
-    # face crosses it by chance. The 1:N bar: a 1% chance of any false match across the gallery.
-    strict, strict_fmr = gallery_threshold(lfw_impostor_distances(args.cache), len(tr))
+    p5 = np.percentile(held_near, 5)
     memo = {"gallery_threshold": round(strict, 4), "gallery_threshold_pair_fmr": float(f"{strict_fmr:.3g}"),
-            "generated_share_below_gallery_threshold": stat(lambda x: np.mean(x < strict), near_fake),
-            "heldout_real_share_below_gallery_threshold": stat(lambda x: np.mean(x < strict), near_real),
-            "training_faces_embedded": int(len(tr)), "random_training_faces": int(len(train_rand["index"])),
-            "pixel_neighbour_training_faces": int(len(near_idx)), "threshold": SAME_PERSON,
-            "generated_faces": int(len(near_fake)),
-            "generated_share_below": stat(lambda x: np.mean(x < SAME_PERSON), near_fake),
-            "generated_median_nearest": stat(np.median, near_fake),
-            "generated_min_nearest": stat(np.min, near_fake),
-            "heldout_real_share_below": stat(lambda x: np.mean(x < SAME_PERSON), near_real),
-            "heldout_real_median_nearest": stat(np.median, near_real),
-            # 0.6 is calibrated on sharp photos; on 64 px faces dlib distances shrink, so also compare
-            # with the held-out faces' own nearest-training distances (which include real repeats).
-            "heldout_real_p5_nearest": stat(lambda x: np.percentile(x, 5), near_real),
-            "generated_share_below_heldout_p5": stat(lambda x: np.mean(x < np.percentile(near_real, 5)), near_fake)
-            if len(near_real) else None}
+            "band_thresholds": [round(float(x), 4) for x in bars],
+            "training_faces_embedded": int(len(tr)), "training_faces": len(train_recs), "threshold": SAME_PERSON,
+            "heldout_real_p5_nearest": round(float(p5), 4), "rows": []}
+    sets = [("generated", fake["emb"], bands)]
+    if guarded:
+        sets.append(("generated, guarded (default)", guarded["emb"], bands))
+    sets.append((f"held-out real (all {int(held_ok.sum())})", held_all_emb, held_all_bands))
+    for name, emb, b in sets:
+        ok = ~np.isnan(emb).any(1)
+        near, b = nearest_distances(emb[ok], tr), b[ok]
+        for part, keep in (("all ages", b >= 0), ("ages 10+", b > 0), ("ages 0-9", b == 0)):
+            x = near[keep]
+            memo["rows"].append({"set": name, "ages": part, "faces": int(len(x)),
+                                 "share_below_0.6": stat(lambda v: np.mean(v < SAME_PERSON), x),
+                                 "share_below_gallery_threshold": stat(lambda v: np.mean(v < strict), x),
+                                 "share_below_guard_bar": stat(lambda v: np.mean(v < bars[b[keep]]), x),
+                                 "median_nearest": stat(np.median, x), "min_nearest": stat(np.min, x),
+                                 "share_below_heldout_p5": stat(lambda v: np.mean(v < p5), x)})
+    if guarded:
+        safe = guarded["samples"]
+        memo["guard"] = {"redrawn": int(safe.redrawn), "redrawn_share": round(safe.redrawn / args.n, 4),
+                         "seconds_for_n": round(guarded["seconds"], 1)}
 
     wm = watermark_robustness(finished[:200])
     lfw = lfw_false_positives(args.cache, args.lfw, args.workers)
     spd = speed(gen)
+    if guarded:  # generation plus the guard's detect-align-embed and redraws, not finished
+        spd["guarded_sample_images_per_s"] = round(args.n / guarded["seconds"], 1)
 
     result = {"meta": {**header(), "model": args.model, "weights_sha256_16": weights, "n_generated": args.n, "truncation": args.truncation,
                        "heldout_faces": len(held), "heldout_embedded": int(len(real_emb)),
@@ -516,19 +560,20 @@ def main() -> None:
         markdown_table(["exactly one face", "share"], [[k, v] for k, v in one_face.items()]),
         markdown_table(["condition accuracy", "faces", "gender", "age band", "age band +-1"],
                        [[k, v["faces"], v["gender"], v["age_band_exact"], v["age_band_within_1"]] for k, v in condition.items()]),
-        markdown_table(["memorisation", "share nearest training face < 0.6",
-                        f"share < {memo['gallery_threshold']} (1:N bar)", "median nearest",
-                        "share below held-out 5th percentile"],
-                       [["generated", memo["generated_share_below"], memo["generated_share_below_gallery_threshold"],
-                         memo["generated_median_nearest"], memo["generated_share_below_heldout_p5"]],
-                        ["held-out real", memo["heldout_real_share_below"], memo["heldout_real_share_below_gallery_threshold"],
-                         memo["heldout_real_median_nearest"], 0.05]]),
+        markdown_table(["memorisation (all training faces)", "ages", "faces", "share nearest training face < 0.6",
+                        f"share < {memo['gallery_threshold']} (1:N bar)", "share < guard's bar", "median nearest",
+                        "minimum", "share below held-out 5th percentile"],
+                       [[r["set"], r["ages"], r["faces"], r["share_below_0.6"], r["share_below_gallery_threshold"],
+                         r["share_below_guard_bar"], r["median_nearest"], r["min_nearest"], r["share_below_heldout_p5"]]
+                        for r in memo["rows"]]),
         markdown_table(["watermark attack", "images", "bit accuracy", "detected", "min score"],
                        [[w["attack"], w["images"], w["bit_accuracy"], w["detected"], w["min_score"]] for w in wm]),
         markdown_table(["LFW images", "false positives", "max score", "threshold"],
                        [[lfw["images"], lfw["detected"], lfw["max_score"], lfw["threshold"]]]),
         markdown_table(["speed", "images/s"], [[f"raw {size} px, batch 64", spd[f"raw{size}_batch64_images_per_s"]],
-                                               ["generate + upscale to 256 px + watermark, batch 64", spd["finished256_images_per_s"]]]),
+                                               ["generate + upscale to 256 px + watermark, batch 64", spd["finished256_images_per_s"]]]
+                       + ([[f"generate behind the memorisation guard ({args.n} faces, not finished)",
+                            spd["guarded_sample_images_per_s"]]] if guarded else [])),
     ])
     write_outputs(f"generation_{args.model}", result, table)
 

@@ -124,6 +124,12 @@ class EmbeddingMismatchError(MienError, ValueError):
     exit_code = 2
 
 
+class GuardError(MienError):
+    """mien refused to output a generated face that matches a person in the training data."""
+
+    exit_code = 1
+
+
 class StorageError(MienError):
     """A store could not be read or written."""
 

@@ -27,16 +27,20 @@ from .common import echo_json, expand_images
 @click.option("--interpolate", "seed_b", type=int, default=None,
               help="Write an animated GIF morphing from --seed to this seed (needs -o *.gif).")
 @click.option("--frames", type=click.IntRange(min=2, max=240), default=24, show_default=True)
+@click.option("--no-guard", is_flag=True,
+              help="Skip the memorisation guard, which draws again any face as near a training face as the same person would be.")
 @click.option("--sidecar", is_flag=True, help="Also write OUTPUT.provenance.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def generate(count, age, gender, seed, truncation, output, separate, size, model, seed_b, frames, sidecar, as_json) -> None:
+def generate(count, age, gender, seed, truncation, output, separate, size, model, seed_b, frames, no_guard, sidecar, as_json) -> None:
     """Generate new faces with mien's conditional GAN (research licence: non-commercial only).
 
     Every image carries mien's invisible watermark and a metadata record
-    (check them with ``mien provenance check``).
+    (check them with ``mien provenance check``). Faces that match a person in the
+    training data are drawn again (the memorisation guard, where the model has one).
     """
     from ..generate.gan import MODEL as DEFAULT_MODEL
     from ..generate.gan import FaceGenerator, finish, save_gif
+    from ..generate.guard import has_guard
     from ..models.registry import get_spec
     from ..provenance import ProvenanceRecord, save_with_record
 
@@ -44,14 +48,15 @@ def generate(count, age, gender, seed, truncation, output, separate, size, model
     if get_spec(MODEL).task != "generation":
         raise click.BadParameter(f"{MODEL} is not a face generator", param_hint="--model")
     gen = FaceGenerator(MODEL)
-    params = {"age": age, "gender": gender, "seed": seed, "truncation": truncation, "size": size}
+    guard = has_guard(MODEL) and not no_guard
+    params = {"age": age, "gender": gender, "seed": seed, "truncation": truncation, "size": size, "guard": guard}
     licence = get_spec(MODEL).licence_note
     written = []
     if seed_b is not None:
         if output.suffix.lower() != ".gif":
             raise click.UsageError("--interpolate writes an animated GIF: give -o NAME.gif")
         seed_a = 0 if seed is None else seed
-        faces = gen.interpolate(seed_a, seed_b, frames, age or "20-29", gender or "female", truncation)
+        faces = gen.interpolate(seed_a, seed_b, frames, age or "20-29", gender or "female", truncation, guard=guard)
         params.update(seed=seed_a, seed_b=seed_b, frames=frames)
         record = ProvenanceRecord("generate", MODEL, params=params, licence=licence)
         save_gif(finish(faces, size), output, comment=record.to_json().encode())
@@ -61,8 +66,10 @@ def generate(count, age, gender, seed, truncation, output, separate, size, model
             sidecar_path(output).write_text(json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n")
         written.append({"path": str(output), "model": MODEL, "frames": frames})
     else:
-        samples = gen.sample(count, age, gender, seed, truncation)
+        samples = gen.sample(count, age, gender, seed, truncation, guard=guard)
         labels = samples.labels()
+        if guard:
+            params["guard_redrawn"] = samples.redrawn
         if separate:
             stem, suffix = output.with_suffix(""), output.suffix or ".png"
             for i, (img, label) in enumerate(zip(finish(samples.images, size), labels)):

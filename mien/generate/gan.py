@@ -4,7 +4,9 @@ The generators (``gan128``, the default, and the older ``gan64``, bundled in
 ``mien/generate/weights``) map a 128-D latent, an age band and a gender to a 128x128 or
 64x64 face. Outputs are upscaled (bicubic) to ``size`` px, 256 by default, and then carry
 mien's invisible watermark: the network's face is too small to hold it, so the mark is
-embedded at output resolution.
+embedded at output resolution. Where the model ships a memorisation guard (gan128 does), a
+sampled face that is as near a training face as the same person would be is drawn again
+(:mod:`mien.generate.guard`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import GuardError, InputError
 from .data import AGE_BANDS, GENDERS, parse_age_band, parse_gender
 
 MODEL = "gan128"
 Z_DIM = 128
 OUTPUT_SIZE = 256
+MAX_REDRAWS = 8  # far more than the guard has needed (benchmarks/generation.py reports redraws)
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,17 @@ class Samples:
     age_bands: np.ndarray  # indices into AGE_BANDS
     genders: np.ndarray  # indices into GENDERS
     latents: np.ndarray  # (N, 128) float32
+    # Memorisation guard (mien.generate.guard): distance of each face to its nearest training
+    # face (NaN: no face found, or not checked), the bar, and how many faces were drawn again.
+    nearest_training: np.ndarray | None = None
+    guard_thresholds: np.ndarray | None = None  # the bar each face had to clear (its age band's)
+    redrawn: int = 0
 
     def labels(self) -> list[str]:
         return [f"{GENDERS[g]} {AGE_BANDS[a]}" for a, g in zip(self.age_bands, self.genders)]
 
 
-def latents(n: int, seed: int | None = None, truncation: float = 1.0) -> np.ndarray:
+def latents(n: int, seed: int | Sequence[int] | None = None, truncation: float = 1.0) -> np.ndarray:
     """n latents; with truncation < 1, drawn from a normal truncated at +-2 and scaled by it."""
     if n < 1:
         raise InputError(f"number of images must be at least 1, not {n}")
@@ -83,17 +91,53 @@ class FaceGenerator:
         return np.concatenate(out)
 
     def sample(self, n: int, age: int | str | Sequence | None = None, gender: int | str | Sequence | None = None,
-               seed: int | None = None, truncation: float = 1.0) -> Samples:
-        """n faces at the network's resolution, unmarked. Unset conditions are drawn at random."""
+               seed: int | None = None, truncation: float = 1.0, guard: bool | None = None) -> Samples:
+        """n faces at the network's resolution, unmarked. Unset conditions are drawn at random.
+
+        ``guard`` (default: on where the model ships one) draws again, with new latents and the
+        same conditions, every face that the memorisation guard finds as near a training face
+        as the same person would be; see :mod:`mien.generate.guard`.
+        """
         z = latents(n, seed, truncation)
         rng = np.random.default_rng(None if seed is None else seed + 1)
         bands = _conditions(age, n, parse_age_band, len(AGE_BANDS), rng)
         genders = _conditions(gender, n, parse_gender, len(GENDERS), rng)
-        return Samples(self.raw(z, bands, genders), bands, genders, z)
+        images = self.raw(z, bands, genders)
+        if not self._guarded(guard):
+            return Samples(images, bands, genders, z)
+        from .guard import load_guard
+
+        g = load_guard(self.model)
+        nearest = g.nearest(images)
+        redrawn = 0
+        for attempt in range(1, MAX_REDRAWS + 1):
+            bad = np.flatnonzero(g.too_near(nearest, bands))
+            if not len(bad):
+                break
+            redrawn += len(bad)
+            z[bad] = latents(len(bad), None if seed is None else [seed, attempt], truncation)
+            images[bad] = self.raw(z[bad], bands[bad], genders[bad])
+            nearest[bad] = g.nearest(images[bad])
+        else:
+            left = int(g.too_near(nearest, bands).sum())
+            if left:
+                raise GuardError(f"{left} face(s) still matched a training face after {MAX_REDRAWS} redraws; "
+                                 "try another seed")
+        return Samples(images, bands, genders, z, nearest, g.band_thresholds[bands], redrawn)
+
+    def _guarded(self, guard: bool | None) -> bool:
+        from .guard import has_guard
+
+        return has_guard(self.model) if guard is None else guard
 
     def interpolate(self, seed_a: int, seed_b: int, frames: int = 24, age: int | str = "20-29",
-                    gender: int | str = "female", truncation: float = 1.0) -> np.ndarray:
-        """Faces along a spherical path between the latents of two seeds: (frames, S, S, 3)."""
+                    gender: int | str = "female", truncation: float = 1.0, guard: bool | None = None) -> np.ndarray:
+        """Faces along a spherical path between the latents of two seeds: (frames, S, S, 3).
+
+        With the guard on (the default where the model ships one), a path on which any frame
+        matches a training face is refused with :class:`GuardError`: frames cannot be drawn again
+        without breaking the morph.
+        """
         if frames < 2:
             raise InputError(f"an interpolation needs at least 2 frames, not {frames}")
         za, zb = latents(1, seed_a, truncation)[0], latents(1, seed_b, truncation)[0]
@@ -101,7 +145,18 @@ class FaceGenerator:
         z = np.stack([slerp(za, zb, x) for x in t]).astype(np.float32)
         bands = _conditions(age, frames, parse_age_band, len(AGE_BANDS), None)
         genders = _conditions(gender, frames, parse_gender, len(GENDERS), None)
-        return self.raw(z, bands, genders)
+        frames_out = self.raw(z, bands, genders)
+        if self._guarded(guard):
+            from .guard import load_guard
+
+            g = load_guard(self.model)
+            nearest = g.nearest(frames_out)
+            bad = np.flatnonzero(g.too_near(nearest, bands))
+            if len(bad):
+                i = int(bad[0])
+                raise GuardError(f"frame {i} of the morph from seed {seed_a} to {seed_b} matches a training face "
+                                 f"(distance {nearest[i]:.3f} < {g.band_thresholds[bands[i]]:.3f}); pick other seeds")
+        return frames_out
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mien.errors import InputError
+from mien.errors import GuardError, InputError
 from mien.generate.data import AGE_BANDS, GENDERS, parse_age_band
 from mien.generate.gan import FaceGenerator, finish, grid, latents, slerp
 from mien.models.registry import get_spec
@@ -102,6 +102,7 @@ def test_cli_generate_grid_single_and_gif(tmp_path, capsys):
     report = check(out)
     assert report.watermark.detected and report.operation == "generate"
     assert report.record.model == "gan128" and report.record.params["seed"] == 7
+    assert report.record.params["guard"] is True and report.record.params["guard_redrawn"] >= 0
     assert "non-commercial" in report.record.licence
     assert json.loads((tmp_path / "grid.png.provenance.json").read_text())["operation"] == "generate"
 
@@ -121,6 +122,9 @@ def test_cli_generate_grid_single_and_gif(tmp_path, capsys):
     assert main(["generate", "--model", "centerface", "-o", str(tmp_path / "z.png")]) == 2
     assert main(["generate", "-n", "1", "--model", "gan64", "-o", str(tmp_path / "old.png")]) == 0
     assert check(tmp_path / "old.png").record.model == "gan64"
+    assert check(tmp_path / "old.png").record.params["guard"] is False  # gan64 ships no guard
+    assert main(["generate", "-n", "1", "--no-guard", "-o", str(tmp_path / "raw.png")]) == 0
+    assert check(tmp_path / "raw.png").record.params["guard"] is False
 
 
 def test_detector_finds_one_face_in_most_samples(gen):
@@ -145,3 +149,69 @@ def test_training_pack_round_trips_utkface_faces(data_dir, tmp_path):
     # WebP q87 keeps the faces: mean error a few grey levels against the original JPEGs.
     assert np.abs(pixels.astype(int) - load_pixels(records, 128)).mean() < 4
     assert load_pack(path, 64)[0].shape == (12, 64, 64, 3)
+
+
+# -- memorisation guard -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guard():
+    from mien.generate.guard import load_guard
+
+    return load_guard("gan128")
+
+
+def test_guard_holds_every_training_face_and_a_1_to_n_bar(guard):
+    spec = get_spec("gan128-guard")
+    assert spec.task == "generation-guard" and not spec.commercial and "non-commercial" in spec.license
+    assert guard.training_faces == 17161 and 17000 < len(guard.templates) <= 17161
+    assert 0.3 < guard.threshold < 0.45 and guard.pair_fmr < 1e-5
+    adults = guard.band_thresholds[1:]
+    assert np.allclose(adults, guard.threshold)  # the LFW bar holds from age 10
+    assert guard.band_thresholds[0] < guard.threshold  # children: a near-copy bar
+
+
+def test_guard_recognises_a_training_face_through_the_generation_path(data_dir, guard):
+    from mien.generate.data import load_pixels, load_records
+
+    records = load_records("train")[:3]
+    faces = load_pixels(records, 128)  # what the generator would have to reproduce
+    distances = guard.nearest(faces)
+    assert (distances < 0.01).all(), distances  # float16 templates: rounding only
+    assert guard.too_near(distances, np.array([r.band for r in records])).all()
+
+
+def test_guard_redraws_exactly_the_faces_that_match(gen, guard, monkeypatch):
+    import dataclasses
+
+    import mien.generate.guard as guard_module
+
+    # A stricter bar than the shipped one, so that this seed has faces to redraw.
+    strict = dataclasses.replace(guard, band_thresholds=np.full(8, 0.47))
+    raw = gen.sample(24, "30-39", "male", seed=3, guard=False)
+    near = strict.too_near(strict.nearest(raw.images), raw.age_bands)
+    assert 0 < near.sum() < 24, near
+    monkeypatch.setattr(guard_module, "load_guard", lambda model: strict)
+    safe = gen.sample(24, "30-39", "male", seed=3, guard=True)
+    assert safe.redrawn >= near.sum()
+    assert np.array_equal(safe.images[~near], raw.images[~near])  # faces that passed are untouched
+    assert all(not np.array_equal(a, b) for a, b in zip(safe.images[near], raw.images[near]))
+    assert not strict.too_near(safe.nearest_training, safe.age_bands).any()
+    assert np.allclose(safe.guard_thresholds, 0.47)
+
+    everyone = dataclasses.replace(guard, band_thresholds=np.full(8, 2.0))  # every face "matches"
+    monkeypatch.setattr(guard_module, "load_guard", lambda model: everyone)
+    with pytest.raises(GuardError, match="frame 0 of the morph"):
+        gen.interpolate(1, 2, frames=3, age="30-39", gender="male")
+    with pytest.raises(GuardError, match="after 8 redraws"):
+        gen.sample(2, "30-39", seed=1)
+    assert gen.interpolate(1, 2, frames=3, age="30-39", gender="male", guard=False).shape == (3, 128, 128, 3)
+
+
+def test_generator_without_a_guard(gen):
+    old = FaceGenerator("gan64", threads=1)
+    assert old.sample(1, seed=1).nearest_training is None  # default: guard where one ships
+    with pytest.raises(InputError, match="no memorisation guard"):
+        old.sample(1, seed=1, guard=True)
+    checked = gen.sample(2, "40-49", seed=4)
+    assert checked.nearest_training.shape == (2,) and (checked.nearest_training >= checked.guard_thresholds).all()

@@ -19,6 +19,23 @@ SPECS = [
                     "see mien/generate/weights/MODEL_CARD.md.",
     ),
     ModelSpec(
+        name="gan128-guard",
+        task="generation-guard",
+        source=Source("bundled", "mien", __version__, "generate/weights/gan128_guard.npz"),
+        sha256="3e651271880e48dc60d1162790f5cb4acccc96424ebad54f186684e01951a6a6",
+        license="dlib-resnet templates of UTKFace training faces: non-commercial research only",
+        commercial=False,
+        format="npz",
+        size_bytes=4389732,
+        thresholds={"gallery_1_to_n": 0.3748, "ages_0_9": 0.2276},
+        normalization={"templates": "dlib-resnet 128-D of the largest CenterFace face on the 256 px bicubic upscale, "
+                                    "float16, rows shuffled"},
+        description="Memorisation guard of gan128: the 17,142 training faces' templates and the 1:N same-person "
+                    "bar (LFW per-pair FMR 5.9e-7; for ages 0-9, which dlib cannot separate, the 5th percentile of "
+                    "unseen children's nearest distances); faces nearer are drawn again. See mien/generate/guard.py.",
+        notes="Made by benchmarks/generation.py --part guard; needs centerface and dlib-resnet-onnx.",
+    ),
+    ModelSpec(
         name="gan64",
         task="generation",
         source=Source("bundled", "mien", __version__, "generate/weights/gan64.onnx"),
