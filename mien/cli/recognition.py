@@ -33,7 +33,16 @@ def _recognition_detector_options(f):
     f = click.option("--detect-size", type=int, default=None,
                      help="Long side the detector sees (CenterFace; default 640 for recognition, 1280 finds faces "
                           "under ~40 px in large photos).")(f)
+    f = click.option("--no-refine", is_flag=True,
+                     help="Skip the half-size second detection whose landmarks are averaged in: about 1.4x faster, "
+                          "0.15 points less LFW accuracy (the shipped thresholds were fitted with it).")(f)
     return detector_options(f)
+
+
+def _refine(no_refine: bool) -> float | None:
+    from ..match.faces import REFINE_SCALE
+
+    return None if no_refine else REFINE_SCALE
 
 
 def _detector(detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None):
@@ -61,7 +70,7 @@ def _embedder(model: str, flip: bool, tta: str | None = None, jitters: int = DEF
 @_largest_option
 @_recognition_detector_options
 def embed(image: str, model: str, flip: bool, tta: str | None, jitters: int, all_faces: bool, largest: bool, detector: str, threshold: float | None,
-          min_face: float, tile: int | None, detect_size: int | None) -> None:
+          min_face: float, tile: int | None, detect_size: int | None, no_refine: bool) -> None:
     """Print the face embedding(s) of IMAGE as JSON."""
     from ..image import load_image
     from ..match import embed_image
@@ -71,11 +80,11 @@ def embed(image: str, model: str, flip: bool, tta: str | None, jitters: int, all
     det = _detector(detector, threshold, min_face, tile, detect_size)
     if all_faces:
         pixels = load_image(image)
-        faces, _ = detect_with_fallback(pixels, det)
+        faces, _ = detect_with_fallback(pixels, det, _refine(no_refine))
         vectors = emb.embed_faces(pixels, faces)
         found = faces.to_list()
     else:
-        vectors = embed_image(image, emb, det, largest=largest, source=image)
+        vectors = embed_image(image, emb, det, largest=largest, source=image, refine=_refine(no_refine))
         found = None
     out = {"image": image, "model": vectors.model, "metric": vectors.metric, "dim": vectors.dim}
     if found is None:
@@ -100,13 +109,13 @@ def embed(image: str, model: str, flip: bool, tta: str | None, jitters: int, all
 @_recognition_detector_options
 def verify(image_a: str, image_b: str, fmr: float, distance_threshold: float | None, calibration: str | None,
            as_json: bool, model: str, flip: bool, tta: str | None, jitters: int, largest: bool, detector: str, threshold: float | None,
-           min_face: float, tile: int | None, detect_size: int | None) -> None:
+           min_face: float, tile: int | None, detect_size: int | None, no_refine: bool) -> None:
     """Are the faces in IMAGE_A and IMAGE_B the same person?"""
     from ..match import verify_images
 
     result = verify_images(image_a, image_b, fmr=fmr, embedder=_embedder(model, flip, tta, jitters),
                            detector=_detector(detector, threshold, min_face, tile, detect_size), largest=largest,
-                           threshold=distance_threshold, calibration=calibration)
+                           threshold=distance_threshold, calibration=calibration, refine=_refine(no_refine))
     if as_json:
         echo_json([{"image_a": image_a, "image_b": image_b, **result.to_dict()}])
     else:
@@ -131,7 +140,8 @@ def verify(image_a: str, image_b: str, fmr: float, distance_threshold: float | N
 @_recognition_detector_options
 def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, roc_csv: Path | None, as_json: bool,
               model: str, flip: bool, tta: str | None, jitters: int,
-              largest: bool, detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None) -> None:
+              largest: bool, detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None,
+              no_refine: bool) -> None:
     """Refit verification thresholds on your labelled pairs.
 
     PAIRS_CSV has columns path1,path2,same (same: 1 or 0; other columns are ignored).
@@ -150,7 +160,7 @@ def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, 
     def vector(rel: str):
         if rel not in cache:
             path = Path(rel) if Path(rel).is_absolute() else base / rel
-            cache[rel] = embed_image(str(path), emb, det, largest=largest, source=str(path))
+            cache[rel] = embed_image(str(path), emb, det, largest=largest, source=str(path), refine=_refine(no_refine))
         return cache[rel]
 
     import numpy as np

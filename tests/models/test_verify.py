@@ -103,6 +103,10 @@ def test_cli_embed_and_verify_json(data_dir):
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["model"] == "dlib-resnet" and len(doc["embedding"]) == 128
+    out = run("embed", a, "--no-refine")  # the detector's own landmarks: a slightly different crop
+    assert out.returncode == 0, out.stderr
+    moved = np.linalg.norm(np.subtract(json.loads(out.stdout)["embedding"], doc["embedding"]))
+    assert 1e-4 < moved < 0.15, moved
     out = run("verify", a, b, "--fmr", "1e-3", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
