@@ -14,7 +14,7 @@ track / encode pipeline. Reported per setting (detection size x detection interv
 decode and encode in threads or serial):
 the share of frames where some annotated face >= 30 px tall is not covered (less than
 90% of its box hidden; and less than 50%), the share of face-frames uncovered, and
-frames per second end to end (decode + detect + track + mask + encode).
+frames per second end to end (decode + detect + track + mask + provenance mark + encode).
 
     python benchmarks/anonymize.py [--part photos|video|both] [--limit N] [--configs 1280x1:serial,640x3]
     python benchmarks/anonymize.py --part photos --detect-size 1280,960,768,640 --thresholds 0.1 --shapes box --tag _size
@@ -40,6 +40,8 @@ from detection import load_annotations  # noqa: E402
 from mien.anonymize import Blur, EllipseMask, VideoAnonymizer, head_boxes  # noqa: E402
 from mien.anonymize.detection import anonymize_detector  # noqa: E402
 from mien.image import load_image  # noqa: E402
+from mien.provenance import operation_code  # noqa: E402
+from mien.provenance.watermark import FrameMarker  # noqa: E402
 from mien.video.io import transcode, write_video  # noqa: E402
 
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5)
@@ -166,7 +168,7 @@ def render(annotations: dict, root: Path, frames_per_photo: int):
             yield frame, boxes
 
 
-def bench_video(frames_per_photo: int, configs: list[tuple[int, int, bool]]) -> dict:
+def bench_video(frames_per_photo: int, configs: list[tuple[int, int, bool, bool]]) -> dict:
     """``configs``: (detect size, every, threaded decode/encode) settings."""
     root = data_root() / "widerface_val_subset"
     annotations = load_annotations(root)
@@ -188,8 +190,10 @@ def bench_video(frames_per_photo: int, configs: list[tuple[int, int, bool]]) -> 
         transcode(src, Path(tmp) / "copy2.mp4", lambda it: it)  # the same in threads
         io_threaded_fps = round(n / (time.perf_counter() - start), 2)
         results = []
-        for size, every, threaded in configs:
+        for size, every, threaded, provenance in configs:
             anonymizer = VideoAnonymizer("blur", "centerface", every=every, detect_size=size)
+            # as anonymize_video does by default
+            marker = FrameMarker(operation_code("anonymize")) if provenance else (lambda image: image)
             per_frame = []
 
             def process(it):
@@ -203,14 +207,14 @@ def bench_video(frames_per_photo: int, configs: list[tuple[int, int, bool]]) -> 
                         if valid and box[3] - box[1] >= 30 and inside >= 0.5:  # at least half in frame
                             covs.append(coverage(mask, box))
                     per_frame.append(covs)
-                    yield out.image
+                    yield marker(out.image)
 
             start, cpu_start = time.perf_counter(), cpu_seconds()
             stats = transcode(src, Path(tmp) / f"out{size}x{every}.mp4", process, threaded=threaded)
             seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
             face_frames = [c for covs in per_frame for c in covs]
             results.append({
-                "detect_size": size, "every": every, "threaded": threaded, "frames": stats.frames,
+                "detect_size": size, "every": every, "threaded": threaded, "watermark": provenance, "frames": stats.frames,
                 "detector_ms": round(1000 * float(np.median(anonymizer.detect_seconds)), 1),
                 "frames_any_face_under_90": round(float(np.mean([any(c < 0.9 for c in covs) for covs in per_frame])), 4),
                 "frames_any_face_under_50": round(float(np.mean([any(c < 0.5 for c in covs) for covs in per_frame])), 4),
@@ -257,7 +261,8 @@ def main() -> None:
     parser.add_argument("--shapes", default=",".join(SHAPES), help="photos: mask shapes (box, ellipse)")
     parser.add_argument("--configs", default="1280x1,1280x3,640x3",
                         help="video: DETECT_SIZExEVERY settings to compare, comma-separated; "
-                             "append :serial to decode and encode in the detecting thread")
+                             "append :serial to decode and encode in the detecting thread, :nomark to skip the "
+                             "provenance watermark")
     parser.add_argument("--tag", default="", help="suffix for the output files (docs/benchmarks/anonymize_<part><tag>.*)")
     parser.add_argument("--example", type=Path, default=None,
                         help="only write docs/anonymize_example.png from this photo (docs use skimage's public-domain astronaut)")
@@ -280,11 +285,11 @@ def main() -> None:
         tables.append(f"WIDER val subset, {photos['images']} images (CenterFace ms per image: wall and CPU)\n\n"
                       + markdown_table(cols, [[r[c] for c in cols] for r in photos["rows"]]))
     if args.part in ("video", "both"):
-        configs = [(int(c.split("x")[0]), int(c.split("x")[1].split(":")[0]), not c.endswith(":serial"))
+        configs = [(int(c.split("x")[0]), int(c.split("x")[1].split(":")[0]), ":serial" not in c, ":nomark" not in c)
                    for c in args.configs.split(",")]
         video = bench_video(args.frames_per_photo, configs)
         result["video"] = video
-        cols = ["detect_size", "every", "threaded", "frames", "frames_any_face_under_90", "frames_any_face_under_50", "face_frames",
+        cols = ["detect_size", "every", "threaded", "watermark", "frames", "frames_any_face_under_90", "frames_any_face_under_50", "face_frames",
                 "face_frames_under_90", "detector_ms", "fps", "cpu_ms_per_frame", "fps_alone_range"]
         tables.append(f"Synthetic pan/zoom video, {video['frames']} frames at {SIZE[0]}x{SIZE[1]} from "
                       f"{len(video['photos'])} WIDER photos; decode + encode alone: {video['decode_encode_fps']} fps, "

@@ -6,6 +6,11 @@ is copied by an allow-list, so anything not on it goes: GPS, maker notes (which 
 face-detection data and serial numbers), serial numbers, owner and artist names, user
 comments, subject areas, XMP and IPTC (which may name the people in the photo) and the
 EXIF thumbnail (which still shows the faces unblurred).
+
+Outputs carry mien's provenance (``mien.provenance``, operation "anonymize"): the invisible
+watermark, and a metadata record (PNG text + XMP, JPEG/WebP XMP, GIF comment; TIFF and BMP
+get the watermark only) naming mien, the method, the detector and how many faces were
+hidden. ``provenance=False`` leaves both out.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from .exempt import Exemption, check_exempt
 from .methods import DEFAULT_METHOD, get_method
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+# Above this the watermark is embedded once, without reading it back (which costs seconds per
+# 10 megapixels); the mark's strength is the same, only the check is skipped.
+VERIFY_MARK_PIXELS = 16_000_000
 
 # EXIF tags copied to the output (everything else is dropped).
 _KEEP_IFD0 = {
@@ -98,13 +106,16 @@ class FileReport:
     input: str
     output: str
     faces: list[dict[str, Any]] = field(default_factory=list)
+    watermarked: bool = False
+    record: bool = False  # a provenance metadata record was embedded
 
     @property
     def masked(self) -> int:
         return sum(1 for f in self.faces if f.get("masked"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"image": self.input, "output": self.output, "masked": self.masked, "faces": self.faces}
+        return {"image": self.input, "output": self.output, "masked": self.masked, "faces": self.faces,
+                "provenance": {"watermark": self.watermarked, "record": self.record}}
 
 
 def clean_exif(exif: Any) -> Any:
@@ -123,8 +134,10 @@ def clean_exif(exif: Any) -> Any:
     return clean
 
 
-def encode_like(image: np.ndarray, source: Any, keep_exif: bool = True) -> tuple[bytes, str]:
-    """Encode ``image`` (RGB) in ``source``'s format, mode, colour profile and cleaned EXIF."""
+def encode_like(image: np.ndarray, source: Any, keep_exif: bool = True,
+                record: Any = None) -> tuple[bytes, str]:
+    """Encode ``image`` (RGB) in ``source``'s format, mode, colour profile and cleaned EXIF,
+    plus ``record`` (a ``ProvenanceRecord``) where the format can carry one."""
     from PIL import Image, JpegImagePlugin
 
     fmt = source.format or "PNG"
@@ -163,6 +176,10 @@ def encode_like(image: np.ndarray, source: Any, keep_exif: bool = True) -> tuple
         out = out.convert("RGB").quantize(256)
     elif fmt not in ("PNG", "TIFF", "BMP"):
         raise ImageError(f"cannot write {fmt} images; convert to PNG or JPEG first")
+    if record is not None:
+        from ..provenance import record_save_options
+
+        options.update(record_save_options(record, fmt))
     buffer = io.BytesIO()
     out.save(buffer, format=fmt, **options)
     return buffer.getvalue(), fmt
@@ -181,15 +198,27 @@ def anonymize_file(
     detector: str | Detector | None = None,
     exemption: Exemption | None = None,
     keep_exif: bool = True,
+    provenance: bool = True,
 ) -> FileReport:
     """Anonymise one image file into ``dst`` (written atomically; ``dst`` may equal ``src``)."""
     from PIL import Image
 
     src, dst = Path(src), Path(dst)
     rgb = load_image(src)  # typed errors for missing, empty, truncated, non-image files
-    result = anonymize_image(rgb, method=method, detector=detector, exemption=exemption)
+    hider, det = get_method(method), anonymize_detector(detector)
+    result = anonymize_image(rgb, method=hider, detector=det, exemption=exemption)
+    image, record = result.image, None
+    watermarked = provenance and min(image.shape[:2]) >= 128  # the mark's tile needs 128 px
+    if provenance:
+        from ..provenance import ProvenanceRecord, mark
+
+        if watermarked:
+            image = mark(image, "anonymize", verify=image.shape[0] * image.shape[1] <= VERIFY_MARK_PIXELS)
+        record = ProvenanceRecord("anonymize", det.name, watermark=watermarked,
+                                  params={"method": hider.name, "faces_hidden": result.n_hidden,
+                                          "faces_found": len(result.faces)})
     with Image.open(src) as source:
-        data, _ = encode_like(result.image, source, keep_exif)
+        data, fmt = encode_like(image, source, keep_exif, record)
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
     try:
@@ -199,7 +228,8 @@ def anonymize_file(
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise ImageError(f"{dst}: cannot write ({exc.strerror or exc})") from exc
-    return FileReport(str(src), str(dst), result.to_list())
+    return FileReport(str(src), str(dst), result.to_list(), watermarked,
+                      record is not None and fmt in ("PNG", "JPEG", "WEBP", "GIF"))
 
 
 # -- planning: which input goes where -------------------------------------------------
@@ -255,6 +285,7 @@ def anonymize_files(
     in_place: bool = False,
     keep_exif: bool = True,
     progress: bool = False,
+    provenance: bool = True,
 ) -> list[FileReport]:
     """Anonymise image files and folders of them (videos: see ``anonymize_video``)."""
     from tqdm import tqdm
@@ -264,5 +295,5 @@ def anonymize_files(
     hider = get_method(method)
     reports = []
     for job in tqdm(jobs, unit="image", disable=not progress or len(jobs) < 2):
-        reports.append(anonymize_file(job.src, job.dst, hider, det, exemption, keep_exif))
+        reports.append(anonymize_file(job.src, job.dst, hider, det, exemption, keep_exif, provenance))
     return reports

@@ -37,14 +37,17 @@ DEFAULT_EVERY = 3  # mien.anonymize.video.DEFAULT_EVERY, not imported here to ke
 @click.option("--consent-threshold", type=float, default=None,
               help="Distance under which a face is a consenting person (default: calibrated at FMR 1e-4).")
 @click.option("--strip-exif", is_flag=True, help="Drop all EXIF, not just GPS and identifying tags.")
+@click.option("--no-provenance", is_flag=True,
+              help="Leave out mien's invisible watermark and provenance record (operation 'anonymize').")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report: faces masked per file.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
 def anonymize(inputs, out_dir, in_place, method, detector, threshold, every, detect_size, keep, mask_failed, consent_photos,
-              consent_embedder, consent_threshold, strip_exif, as_json, progress) -> None:
+              consent_embedder, consent_threshold, strip_exif, no_provenance, as_json, progress) -> None:
     """Hide every face in images and videos (files or folders, searched recursively).
 
     Images keep their format and harmless EXIF; GPS, serial numbers, names, XMP/IPTC and
-    thumbnails are removed. Videos keep their frame rate and audio.
+    thumbnails are removed. Videos keep their frame rate and audio. Outputs carry mien's
+    invisible watermark and a provenance record (``mien provenance check``).
     """
     from tqdm import tqdm
 
@@ -71,11 +74,12 @@ def anonymize(inputs, out_dir, in_place, method, detector, threshold, every, det
     for job in tqdm(jobs, unit="file", disable=not progress or len(jobs) < 2):
         try:
             if job.kind == "image":
-                report = anonymize_file(job.src, job.dst, hider, det, exemption, keep_exif=not strip_exif).to_dict()
+                report = anonymize_file(job.src, job.dst, hider, det, exemption, keep_exif=not strip_exif,
+                                        provenance=not no_provenance).to_dict()
                 line = f"{job.src} -> {job.dst}: {report['masked']} face(s) hidden"
             else:
                 report = anonymize_video(job.src, job.dst, hider, video_det, every=every, keep=keep, mask_failed=mask_failed,
-                                         exemption=exemption, progress=progress).to_dict()
+                                         exemption=exemption, progress=progress, provenance=not no_provenance).to_dict()
                 line = (f"{job.src} -> {job.dst}: {report['frames']} frames, {report['tracks']} face track(s), "
                         f"audio {report['audio']}")
                 if report["frames_masked_whole"]:

@@ -97,7 +97,7 @@ def provenance() -> None:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
 def check(inputs, as_json) -> None:
-    """Report the invisible watermark and the metadata record of images.
+    """Report the invisible watermark and the metadata record of images and videos.
 
     Exit status 0 whether or not marks are found; read the report.
     """

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from . import watermark
-from .record import OPERATIONS, ProvenanceRecord, operation_code, operation_name, read_record, save_with_record, sidecar_path
+from .record import (OPERATIONS, ProvenanceRecord, operation_code, operation_name, read_record, record_save_options,
+                     save_with_record, sidecar_path)
 from .watermark import WatermarkResult
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "detect_watermark",
     "mark",
     "read_record",
+    "record_save_options",
     "save_with_record",
     "sidecar_path",
 ]
@@ -85,9 +87,49 @@ class ProvenanceReport:
 
 
 def check(path: str | Path) -> ProvenanceReport:
-    """Read the metadata record (if any) and look for the watermark in an image file."""
+    """Read the metadata record (if any) and look for the watermark in an image or video file.
+
+    Videos: the record from the container's comment tag (or a sidecar); the watermark from
+    up to ``VIDEO_FRAMES_CHECKED`` frames spread over the first minute, the strongest reading.
+    """
+    from ..video.io import VIDEO_SUFFIXES
+
+    if Path(path).suffix.lower() in VIDEO_SUFFIXES:
+        return _check_video(Path(path))
     from ..image import load_image
 
     image = load_image(path)
     record, where = read_record(path)
     return ProvenanceReport(str(path), watermark.detect(image), record, where)
+
+
+VIDEO_FRAMES_CHECKED = 5
+
+
+def _check_video(path: Path) -> ProvenanceReport:
+    import json
+
+    from ..errors import VideoError
+    from ..video.io import read_frames
+
+    frames = read_frames(path, limit=VIDEO_FRAMES_CHECKED, stride=12)
+    if not frames:
+        raise VideoError(f"{path}: no video frames to check")
+    best = max((watermark.detect(f) for f in frames), key=lambda r: (r.detected, r.score))
+    record, where = None, None
+    comment = _video_comment(path)
+    if comment:
+        try:
+            record, where = ProvenanceRecord.from_dict(json.loads(comment)), "container-comment"
+        except (ValueError, TypeError):
+            pass  # someone else's comment
+    if record is None and sidecar_path(path).is_file():
+        record, where = ProvenanceRecord.from_dict(json.loads(sidecar_path(path).read_text())), "sidecar"
+    return ProvenanceReport(str(path), best, record, where)
+
+
+def _video_comment(path: Path) -> str | None:
+    from ..video.io import container_metadata
+
+    tags = {k.lower(): v for k, v in container_metadata(path).items()}
+    return tags.get("comment")

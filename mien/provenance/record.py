@@ -103,28 +103,42 @@ def sidecar_path(path: str | Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".gif": "GIF"}
+
+
+def record_save_options(record: ProvenanceRecord, fmt: str) -> dict[str, Any]:
+    """Pillow ``save`` keyword arguments that embed ``record`` in a file of format ``fmt``
+    (Pillow's name: PNG, JPEG, WEBP, GIF); {} for formats that cannot carry it (TIFF, BMP)."""
+    from PIL import PngImagePlugin
+
+    xmp = record.to_xmp()
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt(CHUNK_KEY, record.to_json())
+        info.add_itxt("XML:com.adobe.xmp", xmp)
+        return {"pnginfo": info}
+    if fmt == "JPEG":
+        return {"xmp": xmp.encode("utf-8"), "comment": record.to_json().encode("utf-8")}
+    if fmt == "WEBP":
+        return {"xmp": xmp.encode("utf-8")}
+    if fmt == "GIF":
+        return {"comment": record.to_json().encode("utf-8")}
+    return {}
+
+
 def save_with_record(image: Any, path: str | Path, record: ProvenanceRecord, *, sidecar: bool = False, quality: int = 92) -> Path:
-    """Write an RGB uint8 array (or PIL image) with the record embedded; PNG, JPEG or WebP."""
-    from PIL import Image, PngImagePlugin
+    """Write an RGB uint8 array (or PIL image) with the record embedded; PNG, JPEG, WebP or GIF."""
+    from PIL import Image
 
     path = Path(path)
     pil = image if isinstance(image, Image.Image) else Image.fromarray(image)
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    xmp = record.to_xmp().encode("utf-8")
-    if suffix == ".png":
-        info = PngImagePlugin.PngInfo()
-        info.add_itxt(CHUNK_KEY, record.to_json())
-        info.add_itxt("XML:com.adobe.xmp", record.to_xmp())
-        pil.save(path, pnginfo=info)
-    elif suffix in {".jpg", ".jpeg"}:
-        pil.save(path, quality=quality, xmp=xmp, comment=record.to_json().encode("utf-8"))
-    elif suffix == ".webp":
-        pil.save(path, quality=quality, xmp=xmp)
-    elif suffix == ".gif":
-        pil.save(path, comment=record.to_json().encode("utf-8"))
-    else:
+    if suffix not in _FORMATS:
         raise InputError(f"cannot embed provenance in {suffix or 'extension-less'} files; use .png, .jpg or .webp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = _FORMATS[suffix]
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    pil.save(path, **options, **record_save_options(record, fmt))
     if sidecar:
         sidecar_path(path).write_text(json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n")
     return path

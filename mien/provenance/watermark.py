@@ -39,6 +39,7 @@ DEFAULT_STRENGTH = 3.0  # std of the luminance delta, in grey levels
 SYNC_GAIN = 3.0  # sync template amplitude relative to one bit pattern
 SYNC_THRESHOLD = 7.0
 VERIFY_MARGIN = 2.0  # embed_verified: read-back score needed above the threshold
+VIDEO_STRENGTH = 1.5 * DEFAULT_STRENGTH  # FrameMarker: no per-frame read-back, so a margin up front
 MAX_STRENGTH = 3 * DEFAULT_STRENGTH  # embed_verified never goes beyond (PSNR about 29 dB)
 MAX_BIT_ERRORS = 4
 SCALES = (1.0, 0.5, 0.75, 2 / 3, 0.9, 1.25, 1.5, 2.0, 0.4)  # image size / marked size
@@ -124,13 +125,37 @@ def embed(image: np.ndarray, operation_code: int, strength: float = DEFAULT_STRE
     h, w = image.shape[:2]
     if min(h, w) < TILE:
         raise InputError(f"image {w}x{h} is too small to watermark (needs at least {TILE} px a side)")
+    out = image.astype(np.float32) + _delta(h, w, operation_code, strength)[:, :, None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _delta(h: int, w: int, operation_code: int, strength: float) -> np.ndarray:
+    """The luminance change the mark makes to an h x w image: the tile, repeated."""
     pats, _ = _patterns()
     signs = payload_bits(operation_code).astype(np.float32) * 2 - 1
     tile = SYNC_GAIN * pats[0] + np.tensordot(signs, pats[1:], axes=1)
     tile *= strength / tile.std()
-    delta = np.tile(tile, (-(-h // TILE), -(-w // TILE)))[:h, :w]
-    out = image.astype(np.float32) + delta[:, :, None]
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return np.tile(tile, (-(-h // TILE), -(-w // TILE)))[:h, :w]
+
+
+class FrameMarker:
+    """Marks a stream of frames: the mark does not depend on the picture, so its delta is
+    computed once per frame size and added to each frame (a few ms at 1080p, against
+    ~45 ms for :func:`embed` and ~160 ms for :func:`embed_verified`). Video frames are not read
+    back one by one, so the strength starts higher (``VIDEO_STRENGTH``) to survive encoding."""
+
+    def __init__(self, operation_code: int, strength: float | None = None) -> None:
+        self.operation_code = operation_code
+        self.strength = VIDEO_STRENGTH if strength is None else strength
+        self._delta: np.ndarray | None = None
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        h, w = frame.shape[:2]
+        if min(h, w) < TILE:
+            return frame  # too small to hold the mark; the metadata record still says so
+        if self._delta is None or self._delta.shape[:2] != (h, w):
+            self._delta = np.rint(_delta(h, w, self.operation_code, self.strength)).astype(np.int16)[:, :, None]
+        return np.clip(frame.astype(np.int16) + self._delta, 0, 255).astype(np.uint8)
 
 
 def embed_verified(image: np.ndarray, operation_code: int, strength: float = DEFAULT_STRENGTH,

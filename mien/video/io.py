@@ -108,6 +108,31 @@ def probe(path: str | os.PathLike) -> VideoInfo:
                          float(rate) if rate else None, int(vs.frames or 0), duration, vs.codec_context.name, audio)
 
 
+def container_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The container's tags (title, comment, encoder, ...), as the file stores them."""
+    with _open(path) as container:
+        return dict(container.metadata)
+
+
+def read_frames(path: str | os.PathLike, limit: int, stride: int = 1) -> list[np.ndarray]:
+    """Up to ``limit`` upright RGB frames: every ``stride``-th from the start (a corrupt packet is skipped)."""
+    import av
+
+    out: list[np.ndarray] = []
+    with _open(path) as container:
+        vs = _video_stream(container, path)
+        try:
+            for i, frame in enumerate(container.decode(vs)):
+                if i % stride == 0:
+                    out.append(_upright(frame))
+                    if len(out) >= limit:
+                        break
+        except av.FFmpegError as exc:
+            if not out:
+                raise VideoError(f"{path}: cannot decode ({type(exc).__name__}: {exc})") from exc
+    return out
+
+
 def _upright(frame) -> np.ndarray:
     image = frame.to_ndarray(format="rgb24")
     rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
@@ -124,8 +149,10 @@ def transcode(
     progress: bool = False,
     on_frame: Callable[[], None] | None = None,
     threaded: bool = True,
+    metadata: dict[str, str] | None = None,
 ) -> TranscodeStats:
-    """Decode ``src``, run ``process`` over its frames, encode ``dst`` keeping timing and audio."""
+    """Decode ``src``, run ``process`` over its frames, encode ``dst`` keeping timing and audio;
+    ``metadata`` goes into the container's tags (e.g. ``comment``)."""
     import av
 
     src, dst = Path(src), Path(dst)
@@ -141,6 +168,7 @@ def transcode(
         # Written under a temporary name and renamed when complete: a failure leaves no half file.
         partial = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
         out = _open(partial, "w")
+        out.metadata.update(metadata or {})
         done = False
         try:
             stats = _transcode(inp, vin, ain, out, suffix, process, crf, progress, on_frame, src, threaded)
@@ -328,6 +356,7 @@ def write_video(
     fps: float | Fraction = 25,
     audio: tuple[np.ndarray, int] | None = None,
     crf: int = 18,
+    metadata: dict[str, str] | None = None,
 ) -> int:
     """Encode RGB frames (and optionally mono float audio ``(samples, rate)``) into ``path``.
 
@@ -343,6 +372,7 @@ def write_video(
     rate = Fraction(fps).limit_denominator(1001)
     written = 0
     with _open(path, "w") as out:
+        out.metadata.update(metadata or {})
         astream = None
         if audio is not None:
             samples, sample_rate = audio

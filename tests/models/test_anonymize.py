@@ -14,6 +14,7 @@ from mien.detect import get_detector
 from mien.detect.base import iou_matrix
 from mien.errors import MultipleFacesError
 from mien.image import load_image
+from mien.provenance import check
 from mien.video.io import probe, write_video
 
 
@@ -46,6 +47,15 @@ def test_file_keeps_format_drops_gps_and_leaves_the_input_alone(group_photo, tmp
     assert out.getexif()[0x010F] == "Canon" and not out.getexif().get_ifd(0x8825)
     assert src.read_bytes() == original
 
+    # Provenance: the JPEG (re-encoded with the source's quality-85 tables) carries the mark and a record.
+    report = check(tmp_path / "out" / "party.jpg")
+    assert report.watermark.detected and report.operation == "anonymize"
+    assert report.record.operation == "anonymize" and report.record.params["method"] == "pixelate"
+    assert report.record.params["faces_hidden"] >= 6 and report.record_source in ("xmp", "comment")
+    plain = anonymize_file(src, tmp_path / "plain.png", method="pixelate", provenance=False)
+    assert not plain.watermarked and not plain.record
+    assert check(tmp_path / "plain.png").record is None and not check(tmp_path / "plain.png").watermark.detected
+
 
 def test_cli_reports_faces_per_file_and_fails_on_a_bad_one(group_photo, tmp_path):
     folder = tmp_path / "photos" / "day1"
@@ -53,12 +63,13 @@ def test_cli_reports_faces_per_file_and_fails_on_a_bad_one(group_photo, tmp_path
     Image.fromarray(group_photo).save(folder / "group.png")
     (folder / "empty.jpg").write_bytes(b"")
     run = subprocess.run([sys.executable, "-m", "mien", "anonymize", str(tmp_path / "photos"), "-o", str(tmp_path / "out"),
-                          "--method", "fill", "--json", "--no-progress"], capture_output=True, text=True)
+                          "--method", "fill", "--json", "--no-progress", "--no-provenance"], capture_output=True, text=True)
     assert run.returncode != 0 and "1 of 2 files failed" in run.stderr
     docs = {d["image"].rsplit("/", 1)[-1]: d for d in json.loads(run.stdout)}
     assert "empty file" in docs["empty.jpg"]["error"]
     assert docs["group.png"]["masked"] >= 6 and all(f["masked"] for f in docs["group.png"]["faces"])
     assert (tmp_path / "out" / "day1" / "group.png").exists() and not (tmp_path / "out" / "day1" / "empty.jpg").exists()
+    assert docs["group.png"]["provenance"] == {"watermark": False, "record": False}  # --no-provenance
 
 
 def pan(photo, n, size=(640, 360)):
@@ -86,6 +97,11 @@ def test_video_is_anonymised_with_audio_and_timing_kept(group_photo, detector, t
     with av.open(str(dst)) as c:
         for frame in c.decode(video=0):
             assert len(detector.detect(frame.to_ndarray(format="rgb24"))) == 0
+    # Every frame is marked (through H.264) and the container names the operation.
+    assert report.watermarked and report.record
+    found = check(dst)
+    assert found.watermark.detected and found.operation == "anonymize" and found.record_source == "container-comment"
+    assert found.record.params["every"] == every and not check(src).watermark.detected
 
 
 def small_faces_clip(photo, n, scale=0.3, size=(1280, 720)):

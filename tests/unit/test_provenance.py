@@ -154,3 +154,25 @@ def test_cli_check(tmp_path, capsys):
     assert main(["provenance", "check", str(marked)]) == 0
     assert "watermark: yes (operation generate" in capsys.readouterr().out
     assert main(["provenance", "check", str(tmp_path / "missing.png")]) == 2
+
+
+def test_frame_marker_matches_embed_and_passes_small_frames():
+    img = _photo_like(5, 300)
+    marker = watermark.FrameMarker(provenance.operation_code("anonymize"), strength=watermark.DEFAULT_STRENGTH)
+    fast = marker(img)
+    assert np.abs(fast.astype(int) - watermark.embed(img, 3).astype(int)).max() <= 1  # rounding only
+    result = watermark.detect(marker(img[:, ::-1].copy()))  # the cached delta serves a second frame
+    assert result.detected and result.operation_code == 3
+    tiny = img[:100, :100]
+    assert marker(tiny) is tiny  # too small for the tile: left alone
+
+
+def test_record_save_options_cover_each_format(tmp_path):
+    record = provenance.ProvenanceRecord("anonymize", "centerface", params={"faces_hidden": 2})
+    img = Image.new("RGB", (32, 32), "grey")
+    for fmt, suffix in (("PNG", ".png"), ("JPEG", ".jpg"), ("WEBP", ".webp"), ("GIF", ".gif")):
+        path = tmp_path / f"x{suffix}"
+        img.save(path, format=fmt, **provenance.record_save_options(record, fmt))
+        found, _ = provenance.read_record(path)
+        assert found.operation == "anonymize" and found.params == {"faces_hidden": 2}, fmt
+    assert provenance.record_save_options(record, "TIFF") == {}
