@@ -18,14 +18,15 @@ from .common import echo_json, expand_images
 @click.option("--truncation", type=click.FloatRange(0.05, 1.0), default=1.0, show_default=True,
               help="Below 1: more typical, less varied faces.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Image (.png, .jpg, .webp): a grid of all faces, or with --separate OUTPUT_000.png, ...; .gif with --interpolate.")
+              help="Image (.png, .jpg, .webp): a grid of all faces, or with --separate OUTPUT_000.png, ...; "
+                   ".gif or a video (.mp4, .webm, ...) with --interpolate.")
 @click.option("--separate", is_flag=True, help="One file per face instead of one grid.")
 @click.option("--size", type=click.IntRange(min=128, max=1024), default=256, show_default=True,
               help="Pixels per face (the network's output is upscaled, then watermarked).")
 @click.option("--model", default=None,
               help="Generator: gan128 (default, 128 px) or gan64 (older, 64 px); both research-licensed.")
 @click.option("--interpolate", "seed_b", type=int, default=None,
-              help="Write an animated GIF morphing from --seed to this seed (needs -o *.gif).")
+              help="Write an animated GIF or a video morphing from --seed to this seed (-o *.gif, *.mp4, *.webm).")
 @click.option("--frames", type=click.IntRange(min=2, max=240), default=24, show_default=True)
 @click.option("--no-guard", is_flag=True,
               help="Skip the memorisation guard, which draws again any face as near a training face as the same person would be.")
@@ -53,13 +54,19 @@ def generate(count, age, gender, seed, truncation, output, separate, size, model
     licence = get_spec(MODEL).licence_note
     written = []
     if seed_b is not None:
-        if output.suffix.lower() != ".gif":
-            raise click.UsageError("--interpolate writes an animated GIF: give -o NAME.gif")
+        from ..video.io import VIDEO_SUFFIXES, write_video
+
+        if output.suffix.lower() not in (".gif",) + VIDEO_SUFFIXES:
+            raise click.UsageError("--interpolate writes an animated GIF or a video: give -o NAME.gif or NAME.mp4")
         seed_a = 0 if seed is None else seed
         faces = gen.interpolate(seed_a, seed_b, frames, age or "20-29", gender or "female", truncation, guard=guard)
         params.update(seed=seed_a, seed_b=seed_b, frames=frames)
         record = ProvenanceRecord("generate", MODEL, params=params, licence=licence)
-        save_gif(finish(faces, size), output, comment=record.to_json().encode())
+        if output.suffix.lower() == ".gif":
+            save_gif(finish(faces, size), output, comment=record.to_json().encode())
+        else:  # there and back, like the GIF, at 12 frames/s; every frame carries the verified mark
+            marked = finish(faces, size)
+            write_video(output, marked + marked[-2:0:-1], fps=12, metadata={"comment": record.to_json()})
         if sidecar:
             from ..provenance import sidecar_path
 

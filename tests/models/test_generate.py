@@ -117,6 +117,13 @@ def test_cli_generate_grid_single_and_gif(tmp_path, capsys):
     with Image.open(gif) as im:
         assert im.n_frames == 6  # there and back
     assert check(gif).record.params["seed_b"] == 2
+    mp4 = tmp_path / "morph.mp4"
+    assert main(["generate", "--seed", "1", "--interpolate", "2", "--frames", "4", "-o", str(mp4)]) == 0
+    from mien.video.io import probe
+
+    assert probe(mp4).frames == 6
+    video = check(mp4)
+    assert video.watermark.detected and video.operation == "generate" and video.record.params["seed_b"] == 2
     assert main(["generate", "--seed", "1", "--interpolate", "2", "-o", str(tmp_path / "x.png")]) != 0
     assert main(["generate", "--age", "abc", "-o", str(tmp_path / "y.png")]) == 2
     assert main(["generate", "--model", "centerface", "-o", str(tmp_path / "z.png")]) == 2
