@@ -1,6 +1,7 @@
 """How good are mien's generated faces, and how robust is the provenance watermark?
 
-    nice -n 19 python benchmarks/generation.py [--model gan128] [--n 500] [--heldout 1000] [--part all|prep|guard|samples] [--cache DIR]
+    nice -n 19 python benchmarks/generation.py [--model gan128] [--n 500] [--heldout 1000] [--part all|prep|guard|samples]
+                                               [--second-opinion faceres] [--cache DIR]
 
 Everything is measured against the held-out tenth of UTKFace that training never saw
 (``mien.generate.data``). Real faces go through the same path as generated ones: the
@@ -24,7 +25,8 @@ watermarked). Results go to docs/benchmarks/generation_<model>.{json,md}.
   Held-out real faces give the reference (UTKFace repeats people across files). Measured for
   the raw generator and for its default output, which the memorisation guard
   (``mien.generate.guard``) has filtered; ``--part guard`` builds the guard's file from the
-  same embeddings and bar.
+  same embeddings and bar. ``--second-opinion faceres`` repeats the check in another
+  embedder's space with that embedder's own 1:N bar (dlib cannot separate young children).
 * Generation speed (images/s on CPU): raw network output, batch 64, and finished 256 px (upscale + mark).
 * Watermark: bit accuracy and detection after JPEG 75, resize to half, a 10% crop and all
   three; false positives on every LFW image. ``--part prep`` computes and caches
@@ -223,6 +225,64 @@ def lfw_impostor_distances(cache: Path) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def second_opinion(cache: Path, embedder: str, train_recs: list, held_recs: list, fakes: list, size: int, tag: str) -> dict:
+    """Memorisation in another embedder's space: its own 1:N bar (LFW impostors through the same
+    largest-face path) against every training face, per age group, for generated and held-out faces."""
+    import csv
+
+    from mien.embed import embedder_class
+    from mien.embed.base import pairwise_distances
+    from mien.generate.guard import embed_faces
+    from mien.image import load_image
+
+    metric = embedder_class(embedder).info.metric
+
+    def embed_records(recs, name):
+        def make():
+            parts = [embed_faces(to_output_size(load_pixels(recs[i:i + 500], size)), embedder)
+                     for i in range(0, len(recs), 500)]
+            return {"emb": np.concatenate(parts)}
+        return cached(cache, f"{name}_{embedder}", make)["emb"]
+
+    def lfw():
+        root = data_root() / "lfw"
+        rows = list(csv.DictReader(open(root / "identities.csv")))
+        parts = [embed_faces(np.stack([load_image(root / r["path"]) for r in rows[i:i + 500]]), embedder)
+                 for i in range(0, len(rows), 500)]
+        return {"emb": np.concatenate(parts), "identity": np.array([r["identity"] for r in rows])}
+
+    lfw_set = cached(cache, f"lfw_{embedder}_embeddings", lfw)
+    ok = ~np.isnan(lfw_set["emb"]).any(1)
+    le, ids = lfw_set["emb"][ok], lfw_set["identity"][ok]
+    impostors = []
+    for i in range(0, len(le), 500):
+        d = pairwise_distances(le[i:i + 500], le, metric)
+        upper = np.arange(i, i + len(d))[:, None] < np.arange(len(le))[None]
+        impostors.append(d[upper & (ids[i:i + 500, None] != ids[None])])
+    train = embed_records(train_recs, f"train_all{len(train_recs)}{tag}")
+    train = train[~np.isnan(train).any(1)]
+    bar, fmr = gallery_threshold(np.concatenate(impostors), len(train))
+
+    def nearest(e):
+        e = e[~np.isnan(e).any(1)]
+        return np.concatenate([np.zeros(0)] + [pairwise_distances(e[i:i + 256], train, metric).min(1)
+                                               for i in range(0, len(e), 256)])
+
+    held = embed_records(held_recs, f"heldout_all{len(held_recs)}{tag}")
+    sets = [(name, embed_faces(images, embedder), bands_of) for name, images, bands_of in fakes]
+    sets.append((f"held-out real (all {len(held_recs)})", held, np.array([r.band for r in held_recs])))
+    rows = []
+    for name, emb, b in sets:
+        b = b[~np.isnan(emb).any(1)]
+        near = nearest(emb)
+        for part, keep in (("all ages", b >= 0), ("ages 10+", b > 0), ("ages 0-9", b == 0)):
+            rows.append({"set": name, "ages": part, "faces": int(keep.sum()),
+                         "share_below_gallery_threshold": round(float(np.mean(near[keep] < bar)), 4) if keep.any() else None,
+                         "median_nearest": round(float(np.median(near[keep])), 4) if keep.any() else None})
+    return {"embedder": embedder, "metric": metric, "gallery_threshold": round(float(bar), 4),
+            "gallery_threshold_pair_fmr": float(f"{fmr:.3g}"), "training_faces_embedded": int(len(train)), "rows": rows}
+
+
 def nearest_distances(emb: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     return np.concatenate([np.zeros(0)] + [_dists(emb[i:i + 256], gallery).min(1) for i in range(0, len(emb), 256)])
 
@@ -412,6 +472,9 @@ def main() -> None:
     p.add_argument("--cache", type=Path, default=Path("/tmp/mien_gen_bench"))
     p.add_argument("--truncation", type=float, default=1.0)
     p.add_argument("--model", default="gan128", help="registry name of the generator")
+    p.add_argument("--second-opinion", default=None, metavar="EMBEDDER",
+                   help="also measure memorisation in this embedder's space (e.g. faceres), with its own 1:N bar "
+                        "from LFW through the same path; everything it embeds is cached")
     args = p.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.worker is not None:
@@ -469,8 +532,9 @@ def main() -> None:
         t = time.perf_counter()
         safe = gen.sample(args.n, bands, genders, seed=SEED, truncation=args.truncation, guard=True)
         guard_s = time.perf_counter() - t
-        guarded = {"samples": safe, "seconds": guard_s,
-                   **analyse(np.stack(finish(safe.images, SIZE)), "generated (guarded)", attributes=True)}
+        safe_finished = np.stack(finish(safe.images, SIZE))
+        guarded = {"samples": safe, "seconds": guard_s, "finished": safe_finished,
+                   **analyse(safe_finished, "generated (guarded)", attributes=True)}
 
     train_b = np.array([r.band for r in train_recs])
     train_g = np.array([r.gender for r in train_recs])
@@ -537,6 +601,10 @@ def main() -> None:
                                  "share_below_guard_bar": stat(lambda v: np.mean(v < bars[b[keep]]), x),
                                  "median_nearest": stat(np.median, x), "min_nearest": stat(np.min, x),
                                  "share_below_heldout_p5": stat(lambda v: np.mean(v < p5), x)})
+    if args.second_opinion:
+        fakes = [("generated", finished, bands)] + (
+            [("generated, guarded (default)", guarded["finished"], bands)] if guarded else [])
+        memo["second_opinion"] = second_opinion(args.cache, args.second_opinion, train_recs, held_all, fakes, size, tag)
     if guarded:
         safe = guarded["samples"]
         memo["guard"] = {"redrawn": int(safe.redrawn), "redrawn_share": round(safe.redrawn / args.n, 4),
@@ -566,6 +634,10 @@ def main() -> None:
                        [[r["set"], r["ages"], r["faces"], r["share_below_0.6"], r["share_below_gallery_threshold"],
                          r["share_below_guard_bar"], r["median_nearest"], r["min_nearest"], r["share_below_heldout_p5"]]
                         for r in memo["rows"]]),
+        *([markdown_table([f"memorisation, second opinion: {memo['second_opinion']['embedder']}", "ages", "faces",
+                           f"share < {memo['second_opinion']['gallery_threshold']} (its 1:N bar)", "median nearest"],
+                          [[r["set"], r["ages"], r["faces"], r["share_below_gallery_threshold"], r["median_nearest"]]
+                           for r in memo["second_opinion"]["rows"]])] if "second_opinion" in memo else []),
         markdown_table(["watermark attack", "images", "bit accuracy", "detected", "min score"],
                        [[w["attack"], w["images"], w["bit_accuracy"], w["detected"], w["min_score"]] for w in wm]),
         markdown_table(["LFW images", "false positives", "max score", "threshold"],

@@ -79,13 +79,13 @@ def load_guard(model: str) -> Guard:
                      int(f["training_faces"]), f["band_thresholds"].astype(np.float64))
 
 
-def embed_faces(images: np.ndarray) -> np.ndarray:
-    """dlib-resnet embedding of the largest face in each image (N, 128); NaN rows where none."""
+def embed_faces(images: np.ndarray, embedder_name: str = "dlib-resnet") -> np.ndarray:
+    """Embedding of the largest face in each image (N, D); NaN rows where none is found."""
     from ..detect import get_detector
     from ..embed import get_embedder
 
-    detector, embedder = get_detector(), get_embedder("dlib-resnet")
-    out = np.full((len(images), 128), np.nan, np.float32)
+    detector, embedder = get_detector(), get_embedder(embedder_name)
+    out = np.full((len(images), embedder.info.dim), np.nan, np.float32)
     for i, img in enumerate(images):
         _, one = largest_face(detector, img)
         if one is not None:
