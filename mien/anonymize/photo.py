@@ -203,15 +203,16 @@ def anonymize_file(
     """Anonymise one image file into ``dst`` (written atomically; ``dst`` may equal ``src``)."""
     from PIL import Image
 
+    from ..provenance import RECORD_FORMATS, ProvenanceRecord, mark
+    from ..provenance.watermark import TILE
+
     src, dst = Path(src), Path(dst)
     rgb = load_image(src)  # typed errors for missing, empty, truncated, non-image files
     hider, det = get_method(method), anonymize_detector(detector)
     result = anonymize_image(rgb, method=hider, detector=det, exemption=exemption)
     image, record = result.image, None
-    watermarked = provenance and min(image.shape[:2]) >= 128  # the mark's tile needs 128 px
+    watermarked = provenance and min(image.shape[:2]) >= TILE
     if provenance:
-        from ..provenance import ProvenanceRecord, mark
-
         if watermarked:
             image = mark(image, "anonymize", verify=image.shape[0] * image.shape[1] <= VERIFY_MARK_PIXELS)
         record = ProvenanceRecord("anonymize", det.name, watermark=watermarked,
@@ -228,8 +229,7 @@ def anonymize_file(
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise ImageError(f"{dst}: cannot write ({exc.strerror or exc})") from exc
-    return FileReport(str(src), str(dst), result.to_list(), watermarked,
-                      record is not None and fmt in ("PNG", "JPEG", "WEBP", "GIF"))
+    return FileReport(str(src), str(dst), result.to_list(), watermarked, record is not None and fmt in RECORD_FORMATS)
 
 
 # -- planning: which input goes where -------------------------------------------------

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from . import watermark
-from .record import (OPERATIONS, ProvenanceRecord, operation_code, operation_name, read_record, record_save_options,
-                     save_with_record, sidecar_path)
+from .record import (OPERATIONS, RECORD_FORMATS, ProvenanceRecord, operation_code, operation_name, read_record,
+                     read_video_record, record_save_options, save_with_record, sidecar_path)
 from .watermark import WatermarkResult
 
 __all__ = [
     "OPERATIONS",
+    "RECORD_FORMATS",
     "ProvenanceRecord",
     "ProvenanceReport",
     "WatermarkResult",
@@ -90,7 +91,7 @@ def check(path: str | Path) -> ProvenanceReport:
     """Read the metadata record (if any) and look for the watermark in an image or video file.
 
     Videos: the record from the container's comment tag (or a sidecar); the watermark from
-    up to ``VIDEO_FRAMES_CHECKED`` frames spread over the first minute, the strongest reading.
+    ``VIDEO_FRAMES_CHECKED`` frames, every 12th from the start, the strongest reading.
     """
     from ..video.io import VIDEO_SUFFIXES
 
@@ -107,29 +108,13 @@ VIDEO_FRAMES_CHECKED = 5
 
 
 def _check_video(path: Path) -> ProvenanceReport:
-    import json
-
     from ..errors import VideoError
-    from ..video.io import read_frames
+    from ..video.io import container_metadata, read_frames
 
     frames = read_frames(path, limit=VIDEO_FRAMES_CHECKED, stride=12)
     if not frames:
         raise VideoError(f"{path}: no video frames to check")
     best = max((watermark.detect(f) for f in frames), key=lambda r: (r.detected, r.score))
-    record, where = None, None
-    comment = _video_comment(path)
-    if comment:
-        try:
-            record, where = ProvenanceRecord.from_dict(json.loads(comment)), "container-comment"
-        except (ValueError, TypeError):
-            pass  # someone else's comment
-    if record is None and sidecar_path(path).is_file():
-        record, where = ProvenanceRecord.from_dict(json.loads(sidecar_path(path).read_text())), "sidecar"
+    tags = {k.lower(): v for k, v in container_metadata(path).items()}  # Matroska writes COMMENT
+    record, where = read_video_record(path, tags.get("comment"))
     return ProvenanceReport(str(path), best, record, where)
-
-
-def _video_comment(path: Path) -> str | None:
-    from ..video.io import container_metadata
-
-    tags = {k.lower(): v for k, v in container_metadata(path).items()}
-    return tags.get("comment")

@@ -104,6 +104,7 @@ def sidecar_path(path: str | Path) -> Path:
 
 
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".gif": "GIF"}
+RECORD_FORMATS = frozenset(_FORMATS.values())  # Pillow formats that can carry a record
 
 
 def record_save_options(record: ProvenanceRecord, fmt: str) -> dict[str, Any]:
@@ -161,9 +162,23 @@ def read_record(path: str | Path) -> tuple[ProvenanceRecord | None, str | None]:
         found.append(("xmp", lambda: _from_xmp(info["xmp"])))
     if info.get("comment"):
         found.append(("comment", lambda: ProvenanceRecord.from_dict(json.loads(info["comment"]))))
+    return _first_record(found, path)
+
+
+def read_video_record(path: str | Path, comment: str | None) -> tuple[ProvenanceRecord | None, str | None]:
+    """Like :func:`read_record` for a video whose container comment tag is ``comment``
+    ('container-comment', else 'sidecar')."""
+    found: list[tuple[str, Any]] = []
+    if comment:
+        found.append(("container-comment", lambda: ProvenanceRecord.from_dict(json.loads(comment))))
+    return _first_record(found, Path(path))
+
+
+def _first_record(found: list[tuple[str, Any]], path: Path) -> tuple[ProvenanceRecord | None, str | None]:
+    """The first candidate (then the sidecar) that parses as a mien record."""
     side = sidecar_path(path)
     if side.is_file():
-        found.append(("sidecar", lambda: ProvenanceRecord.from_dict(json.loads(side.read_text()))))
+        found = found + [("sidecar", lambda: ProvenanceRecord.from_dict(json.loads(side.read_text())))]
     for where, parse in found:
         try:
             record = parse()
