@@ -40,7 +40,7 @@ def generate(count, age, gender, seed, truncation, output, separate, size, model
     training data are drawn again (the memorisation guard, where the model has one).
     """
     from ..generate.gan import MODEL as DEFAULT_MODEL
-    from ..generate.gan import FaceGenerator, finish, save_gif
+    from ..generate.gan import FaceGenerator, finish, save_gif, there_and_back
     from ..generate.guard import has_guard
     from ..models.registry import get_spec
     from ..provenance import ProvenanceRecord, save_with_record
@@ -62,11 +62,11 @@ def generate(count, age, gender, seed, truncation, output, separate, size, model
         faces = gen.interpolate(seed_a, seed_b, frames, age or "20-29", gender or "female", truncation, guard=guard)
         params.update(seed=seed_a, seed_b=seed_b, frames=frames)
         record = ProvenanceRecord("generate", MODEL, params=params, licence=licence)
+        marked = finish(faces, size)  # every frame carries the verified mark
         if output.suffix.lower() == ".gif":
-            save_gif(finish(faces, size), output, comment=record.to_json().encode())
-        else:  # there and back, like the GIF, at 12 frames/s; every frame carries the verified mark
-            marked = finish(faces, size)
-            write_video(output, marked + marked[-2:0:-1], fps=12, metadata={"comment": record.to_json()})
+            save_gif(marked, output, comment=record.to_json().encode())
+        else:  # a video loops like the GIF, at the GIF's 12 frames/s
+            write_video(output, there_and_back(marked), fps=12, metadata={"comment": record.to_json()})
         if sidecar:
             from ..provenance import sidecar_path
 

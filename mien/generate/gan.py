@@ -186,12 +186,17 @@ def grid(images: np.ndarray, cols: int | None = None, pad: int = 0) -> np.ndarra
     return out
 
 
+def there_and_back(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The frames forward, then backward without repeating either end: a seamless loop."""
+    frames = list(frames)
+    return frames + frames[-2:0:-1]
+
+
 def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 12.0, comment: bytes = b"") -> Path:
     """An endless, back-and-forth animated GIF."""
     from PIL import Image
 
-    seq = [Image.fromarray(f) for f in frames]
-    seq = seq + seq[-2:0:-1]
+    seq = [Image.fromarray(f) for f in there_and_back(frames)]
     path = Path(path)
     seq[0].save(path, save_all=True, append_images=seq[1:], duration=int(1000 / fps), loop=0, comment=comment)
     return path
