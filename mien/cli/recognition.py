@@ -20,7 +20,7 @@ _tta_option = click.option("--tta", type=click.Choice(TTA_LEVELS), default=None,
                            help="Test-time augmentation: flip (2 views, 2x the network time) or jitter (--jitters views "
                                 "cut like dlib's num_jitters; the most accurate); each has its own calibration.")
 _jitters_option = click.option("--jitters", type=click.IntRange(2, 1000), default=DEFAULT_JITTERS, show_default=True,
-                               help="Views for --tta jitter (shipped LFW thresholds: 4, 8, 16).")
+                               help="Views for --tta jitter (shipped LFW thresholds: 4 and 8).")
 _largest_option = click.option("--largest", is_flag=True, help="Use the largest face when an image has several.")
 
 
