@@ -199,41 +199,44 @@ def heldout_subset(n: int) -> list:
     return [held[i] for i in idx]
 
 
-def lfw_impostor_distances(cache: Path) -> np.ndarray:
-    """dlib distances of every LFW pair of different people, through the same detect-align-embed path."""
-    import csv
-
-    from mien.image import load_image
-
-    def make():
-        root = data_root() / "lfw"
-        rows = list(csv.DictReader(open(root / "identities.csv")))
-        out = {"emb": []}
-        for i in range(0, len(rows), 500):
-            imgs = np.stack([load_image(root / r["path"]) for r in rows[i:i + 500]])
-            out["emb"].append(analyse(imgs, f"lfw {i}")["emb"])
-        return {"emb": np.concatenate(out["emb"]), "identity": np.array([r["identity"] for r in rows])}
-
-    lfw = cached(cache, "lfw_dlib_embeddings", make)
-    ok = ~np.isnan(lfw["emb"]).any(1)
-    emb, ids = lfw["emb"][ok].astype(np.float64), lfw["identity"][ok]
-    parts = []
-    for i in range(0, len(emb), 500):
-        d = _dists(emb[i:i + 500], emb)
-        upper = np.arange(i, i + len(d))[:, None] < np.arange(len(emb))[None]
-        parts.append(d[upper & (ids[i:i + 500, None] != ids[None])])
-    return np.concatenate(parts)
-
-
-def second_opinion(cache: Path, embedder: str, train_recs: list, held_recs: list, fakes: list, size: int, tag: str) -> dict:
-    """Memorisation in another embedder's space: its own 1:N bar (LFW impostors through the same
-    largest-face path) against every training face, per age group, for generated and held-out faces."""
+def lfw_impostor_distances(cache: Path, embedder: str = "dlib-resnet") -> np.ndarray:
+    """Distances of every LFW pair of different people in ``embedder``'s space (its metric),
+    through the same detect-align-embed path (largest CenterFace face) as the generated faces."""
     import csv
 
     from mien.embed import embedder_class
     from mien.embed.base import pairwise_distances
     from mien.generate.guard import embed_faces
     from mien.image import load_image
+
+    def make():
+        root = data_root() / "lfw"
+        rows = list(csv.DictReader(open(root / "identities.csv")))
+        parts = [embed_faces(np.stack([load_image(root / r["path"]) for r in rows[i:i + 500]]), embedder)
+                 for i in range(0, len(rows), 500)]
+        return {"emb": np.concatenate(parts), "identity": np.array([r["identity"] for r in rows])}
+
+    name = "lfw_dlib_embeddings" if embedder == "dlib-resnet" else f"lfw_{embedder}_embeddings"
+    lfw = cached(cache, name, make)
+    metric = embedder_class(embedder).info.metric
+    ok = ~np.isnan(lfw["emb"]).any(1)
+    emb, ids = lfw["emb"][ok], lfw["identity"][ok]
+    parts = []
+    for i in range(0, len(emb), 500):
+        d = pairwise_distances(emb[i:i + 500], emb, metric)
+        upper = np.arange(i, i + len(d))[:, None] < np.arange(len(emb))[None]
+        parts.append(d[upper & (ids[i:i + 500, None] != ids[None])])
+    return np.concatenate(parts)
+
+
+AGE_PARTS = (("all ages", lambda b: b >= 0), ("ages 10+", lambda b: b > 0), ("ages 0-9", lambda b: b == 0))
+
+
+def second_opinion(cache: Path, embedder: str, train_recs: list, held_recs: list, fakes: list, size: int, tag: str) -> dict:
+    """Memorisation in another embedder's space: its own 1:N bar (LFW impostors through the same
+    largest-face path) against every training face, per age group, for generated and held-out faces."""
+    from mien.embed import embedder_class
+    from mien.generate.guard import embed_faces
 
     metric = embedder_class(embedder).info.metric
 
@@ -244,38 +247,19 @@ def second_opinion(cache: Path, embedder: str, train_recs: list, held_recs: list
             return {"emb": np.concatenate(parts)}
         return cached(cache, f"{name}_{embedder}", make)["emb"]
 
-    def lfw():
-        root = data_root() / "lfw"
-        rows = list(csv.DictReader(open(root / "identities.csv")))
-        parts = [embed_faces(np.stack([load_image(root / r["path"]) for r in rows[i:i + 500]]), embedder)
-                 for i in range(0, len(rows), 500)]
-        return {"emb": np.concatenate(parts), "identity": np.array([r["identity"] for r in rows])}
-
-    lfw_set = cached(cache, f"lfw_{embedder}_embeddings", lfw)
-    ok = ~np.isnan(lfw_set["emb"]).any(1)
-    le, ids = lfw_set["emb"][ok], lfw_set["identity"][ok]
-    impostors = []
-    for i in range(0, len(le), 500):
-        d = pairwise_distances(le[i:i + 500], le, metric)
-        upper = np.arange(i, i + len(d))[:, None] < np.arange(len(le))[None]
-        impostors.append(d[upper & (ids[i:i + 500, None] != ids[None])])
     train = embed_records(train_recs, f"train_all{len(train_recs)}{tag}")
     train = train[~np.isnan(train).any(1)]
-    bar, fmr = gallery_threshold(np.concatenate(impostors), len(train))
-
-    def nearest(e):
-        e = e[~np.isnan(e).any(1)]
-        return np.concatenate([np.zeros(0)] + [pairwise_distances(e[i:i + 256], train, metric).min(1)
-                                               for i in range(0, len(e), 256)])
+    bar, fmr = gallery_threshold(lfw_impostor_distances(cache, embedder), len(train))
 
     held = embed_records(held_recs, f"heldout_all{len(held_recs)}{tag}")
     sets = [(name, embed_faces(images, embedder), bands_of) for name, images, bands_of in fakes]
     sets.append((f"held-out real (all {len(held_recs)})", held, np.array([r.band for r in held_recs])))
     rows = []
     for name, emb, b in sets:
-        b = b[~np.isnan(emb).any(1)]
-        near = nearest(emb)
-        for part, keep in (("all ages", b >= 0), ("ages 10+", b > 0), ("ages 0-9", b == 0)):
+        ok = ~np.isnan(emb).any(1)
+        near, b = nearest_distances(emb[ok], train, metric), b[ok]
+        for part, select in AGE_PARTS:
+            keep = select(b)
             rows.append({"set": name, "ages": part, "faces": int(keep.sum()),
                          "share_below_gallery_threshold": round(float(np.mean(near[keep] < bar)), 4) if keep.any() else None,
                          "median_nearest": round(float(np.median(near[keep])), 4) if keep.any() else None})
@@ -283,8 +267,12 @@ def second_opinion(cache: Path, embedder: str, train_recs: list, held_recs: list
             "gallery_threshold_pair_fmr": float(f"{fmr:.3g}"), "training_faces_embedded": int(len(train)), "rows": rows}
 
 
-def nearest_distances(emb: np.ndarray, gallery: np.ndarray) -> np.ndarray:
-    return np.concatenate([np.zeros(0)] + [_dists(emb[i:i + 256], gallery).min(1) for i in range(0, len(emb), 256)])
+def nearest_distances(emb: np.ndarray, gallery: np.ndarray, metric: str = "euclidean") -> np.ndarray:
+    """Distance from each row of ``emb`` to its nearest row of ``gallery``."""
+    from mien.embed.base import pairwise_distances
+
+    return np.concatenate([np.zeros(0)] + [pairwise_distances(emb[i:i + 256], gallery, metric).min(1)
+                                           for i in range(0, len(emb), 256)])
 
 
 def band_thresholds(held_near: np.ndarray, held_bands: np.ndarray, strict: float) -> np.ndarray:
@@ -593,7 +581,8 @@ def main() -> None:
     for name, emb, b in sets:
         ok = ~np.isnan(emb).any(1)
         near, b = nearest_distances(emb[ok], tr), b[ok]
-        for part, keep in (("all ages", b >= 0), ("ages 10+", b > 0), ("ages 0-9", b == 0)):
+        for part, select in AGE_PARTS:
+            keep = select(b)
             x = near[keep]
             memo["rows"].append({"set": name, "ages": part, "faces": int(len(x)),
                                  "share_below_0.6": stat(lambda v: np.mean(v < SAME_PERSON), x),

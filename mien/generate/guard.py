@@ -52,15 +52,14 @@ class Guard:
     def nearest(self, images: np.ndarray) -> np.ndarray:
         """Distance from each generated face (N, S, S, 3) to its nearest training face; NaN where
         the detector finds no face (nothing to match)."""
+        from ..embed.base import pairwise_distances
         from .gan import upscale
 
         emb = embed_faces(upscale(images, UPSCALE) if images.shape[1] != UPSCALE else images)
         out = np.full(len(images), np.nan)
         ok = ~np.isnan(emb).any(1)
         if ok.any():
-            e = emb[ok]
-            sq = (e * e).sum(1)[:, None] + (self.templates * self.templates).sum(1)[None] - 2 * e @ self.templates.T
-            out[ok] = np.sqrt(np.clip(sq.min(1), 0, None))
+            out[ok] = pairwise_distances(emb[ok], self.templates, "euclidean").min(1)
         return out
 
     def too_near(self, distances: np.ndarray, age_bands: np.ndarray) -> np.ndarray:
