@@ -236,8 +236,9 @@ def anonymize_video(
 
     ``detect_size``: long side, in pixels, the detector sees frames at (default
     ``VIDEO_DETECT_SIZES``); ``threaded``: decode and encode in threads of their own.
-    ``provenance``: mark every frame with mien's watermark (``FrameMarker``, about 10 ms a
-    720p frame) and put a provenance record in the container's comment tag.
+    ``provenance``: mark every frame with mien's watermark (``FrameMarker``; 15-20 CPU ms more
+    per 720p frame, measured in benchmarks/anonymize.py) and put a provenance record in the
+    container's comment tag.
     """
     from ..video.io import probe, transcode
 
