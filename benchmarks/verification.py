@@ -3,6 +3,7 @@
     python benchmarks/verification.py [--data ../shared/data/lfw] [--embedders "dlib-resnet:tta=jitter,jitters=8;mobileface"]
                                       [--detector centerface] [--detect-scale 1] [--refine 0.5]
                                       [--fuse a;b] [--write-thresholds] [--plot docs/roc_lfw.png]
+                                      [--asnorm 200] [--foreign-cohort FILE.npz]
 
 Every image of the View 2 protocol goes through ``mien.detect`` (with the no-face
 fallback and the landmark refinement of ``mien.match.faces``), the embedder's own
@@ -15,7 +16,13 @@ Reported per embedder (plain, flip TTA, and with ``tta=jitter`` each power-of-tw
 of jitter views up to ``jitters``, and fused for the embedders named in --fuse):
 standard 10-fold accuracy (threshold chosen on 9 folds, tested on the 10th) +- std,
 TAR at FAR 1e-3 and EER on the 6,000 pairs, and the number of images where no face was
-found. ``--write-thresholds`` writes the operating points (FMR 1e-2, 1e-3, 1e-4 over
+found. ``--asnorm K`` adds each variant with cohort score normalisation (``mien.match.cohort``,
+top K): the 10-fold protocol with, for each test fold, a cohort of every image of the
+other folds' people (View 2's folds share no one), and TAR at FMR 1e-3 / 1e-4 / 1e-5 over
+all pairs with the people split in two random halves, each half's pairs normalised by the
+other half's images (raw scores on the same pairs beside them). ``--foreign-cohort`` adds a
+cohort from elsewhere (an .npz with ``vectors`` or ``templates``, e.g. the UTKFace templates
+of ``gan128-guard``), used on every pair. ``--write-thresholds`` writes the operating points (FMR 1e-2, 1e-3, 1e-4 over
 all different-identity pairs of the 7,701 images) to mien/match/thresholds.json.
 """
 
@@ -41,6 +48,7 @@ from mien.embed import get_embedder, paired_distances  # noqa: E402
 from mien.embed.tta import tta_suffix  # noqa: E402
 from mien.image import load_image  # noqa: E402
 from mien.match import calibration  # noqa: E402
+from mien.match.cohort import Cohort, as_norm  # noqa: E402
 from mien.match.faces import REFINE_SCALE, detect_with_fallback  # noqa: E402
 from mien.types import Faces  # noqa: E402
 
@@ -171,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-thresholds", action="store_true")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "roc_lfw.png")
     ap.add_argument("--json", type=Path, help="also write the results JSON here")
+    ap.add_argument("--asnorm", type=int, default=0, help="also score with cohort normalisation, top K (0: off)")
+    ap.add_argument("--foreign-cohort", type=Path, help="with --asnorm: also a cohort from this .npz (vectors or templates)")
     args = ap.parse_args(argv)
 
     from mien.embed import embedder_class
@@ -213,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
             curves[label] = calibration.roc(dist, same)
             if args.write_thresholds:
                 thresholds_out[label] = calibration.fit_all_pairs(vectors[~missing], ids[~missing], info.metric, label)
+            if args.asnorm:
+                results.setdefault("asnorm", []).extend(
+                    asnorm_rows(label, vectors, ~missing, ids, info.metric, args.asnorm, (ia, ib, same, folds), args.foreign_cohort))
     fuse_names = [n.strip() for n in args.fuse.split(";") if n.strip()] if args.fuse else []
     if len(fuse_names) > 1:
         for variant in ("", "+flip"):
@@ -225,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(results, indent=2))
     print()
     print(markdown(results))
+    if results.get("asnorm"):
+        print()
+        print(asnorm_markdown(results["asnorm"]))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     if args.plot:
@@ -236,6 +252,86 @@ def main(argv: list[str] | None = None) -> int:
         target.write_text(json.dumps(current, indent=1) + "\n")
         print(f"wrote {target}", file=sys.stderr)
     return 0
+
+
+def asnorm_rows(label: str, vectors: np.ndarray, ok: np.ndarray, ids: np.ndarray, metric: str, top_k: int,
+                pairs: tuple, foreign: Path | None) -> list[dict]:
+    """Rows for one embedding variant normalised by disjoint cohorts (module docstring)."""
+    ia, ib, same, folds = pairs
+    person_fold = {ids[i]: f for i, f in zip(np.r_[ia, ib], np.r_[folds, folds])}
+    image_fold = np.array([person_fold.get(p, -1) for p in ids])
+    norm = np.full(len(ia), np.inf)  # a missing face never matches
+    for f in np.unique(folds):
+        cohort = Cohort(label, metric, vectors[ok & (image_fold != f)], top_k, "LFW, other folds")
+        test = (folds == f) & ok[ia] & ok[ib]
+        norm[test] = cohort.normalized_distances(vectors[ia[test]], vectors[ib[test]])
+    rows = [{"embedder": f"{label}+asnorm{top_k}", "cohort": "LFW, other folds' people", **calibration.lfw_protocol(norm, same, folds),
+             **_halves_tar(vectors[ok], ids[ok], metric, top_k)}]
+    if foreign is not None:
+        with np.load(foreign) as z:
+            cohort = Cohort(label, metric, z["vectors" if "vectors" in z.files else "templates"].astype(np.float32), top_k, foreign.name)
+        norm = np.full(len(ia), np.inf)
+        both = ok[ia] & ok[ib]
+        norm[both] = cohort.normalized_distances(vectors[ia[both]], vectors[ib[both]])
+        rows.append({"embedder": f"{label}+asnorm{top_k}", "cohort": foreign.name, **calibration.lfw_protocol(norm, same, folds),
+                     **_all_pairs_tar(vectors[ok], ids[ok], metric, cohort)})
+    for row in rows:
+        print(f"  {row['embedder']} ({row['cohort']}): {100 * row['accuracy']:.2f}% "
+              f"TAR@1e-4 {100 * row['all_pairs_tar_1e-4']:.1f}% (raw {100 * row['all_pairs_raw_tar_1e-4']:.1f}%)", file=sys.stderr)
+    return rows
+
+
+ALL_PAIRS_FMRS = (1e-3, 1e-4, 1e-5)
+
+
+def _tars(genuine: np.ndarray, impostor: np.ndarray, prefix: str) -> dict[str, float]:
+    impostor = np.sort(impostor)
+    out = {}
+    for fmr in ALL_PAIRS_FMRS:
+        k = int(fmr * len(impostor))
+        out[f"{prefix}tar_{fmr:.0e}".replace("e-0", "e-")] = float((genuine < impostor[k]).mean()) if k else float("nan")
+    return out
+
+
+def _pair_scores(vectors: np.ndarray, ids: np.ndarray, metric: str, stats_of) -> tuple:
+    """Genuine and impostor scores, raw and normalised, over all pairs of ``vectors``."""
+    from mien.embed.base import pairwise_distances
+
+    raw = pairwise_distances(vectors, vectors, metric)
+    mu, sd = stats_of(vectors)
+    norm = as_norm(raw, (mu[:, None], sd[:, None]), (mu[None], sd[None]))
+    upper = np.triu_indices(len(vectors), 1)
+    genuine = (ids[:, None] == ids[None])[upper]
+    return [(m[upper][genuine], m[upper][~genuine].astype(np.float32)) for m in (raw, norm)]
+
+
+def _halves_tar(vectors: np.ndarray, ids: np.ndarray, metric: str, top_k: int) -> dict[str, float]:
+    """All-pairs TAR with the people split in two halves, each normalised by the other's images."""
+    people = np.unique(ids)
+    half_of = dict(zip(people, np.random.default_rng(1).integers(0, 2, len(people))))
+    half = np.array([half_of[p] for p in ids])
+    parts = []
+    for h in (0, 1):
+        cohort = Cohort("", metric, vectors[half != h], top_k)
+        parts.append(_pair_scores(vectors[half == h], ids[half == h], metric, cohort.impostor_stats))
+    (g_raw, i_raw), (g_norm, i_norm) = [tuple(np.concatenate([p[k][j] for p in parts]) for j in (0, 1)) for k in (0, 1)]
+    return {**_tars(g_raw, i_raw, "all_pairs_raw_"), **_tars(g_norm, i_norm, "all_pairs_"), "all_pairs_impostors": len(i_raw)}
+
+
+def _all_pairs_tar(vectors: np.ndarray, ids: np.ndarray, metric: str, cohort: Cohort) -> dict[str, float]:
+    (g_raw, i_raw), (g_norm, i_norm) = _pair_scores(vectors, ids, metric, cohort.impostor_stats)
+    return {**_tars(g_raw, i_raw, "all_pairs_raw_"), **_tars(g_norm, i_norm, "all_pairs_"), "all_pairs_impostors": len(i_raw)}
+
+
+def asnorm_markdown(rows: list[dict]) -> str:
+    lines = ["| embedder | cohort | 10-fold accuracy | EER | TAR @ FMR 1e-3 / 1e-4 / 1e-5, all pairs | same pairs, raw scores |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        tar = " / ".join(f"{100 * r[f'all_pairs_tar_1e-{k}']:.1f}%" for k in (3, 4, 5))
+        raw = " / ".join(f"{100 * r[f'all_pairs_raw_tar_1e-{k}']:.1f}%" for k in (3, 4, 5))
+        lines.append(f"| {r['embedder']} | {r['cohort']} | {100 * r['accuracy']:.2f}% +- {100 * r['accuracy_std']:.2f} | "
+                     f"{100 * r['eer']:.2f}% | {tar} | {raw} |")
+    return "\n".join(lines)
 
 
 def markdown(results: dict) -> str:

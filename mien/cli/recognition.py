@@ -1,4 +1,4 @@
-"""``mien embed``, ``mien verify`` and ``mien calibrate``: face recognition from the command line."""
+"""``mien embed``, ``verify``, ``calibrate`` and ``cohort``: face recognition from the command line."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 from ..embed import DEFAULT_EMBEDDER, EMBEDDERS
 from ..embed.tta import DEFAULT_JITTERS, TTA_LEVELS
 from ..errors import InputError
+from ..match.cohort import DEFAULT_TOP_K
 from .common import detector_options, echo_json
 
 _model_option = click.option("--model", type=click.Choice(sorted(EMBEDDERS)), default=DEFAULT_EMBEDDER, show_default=True,
@@ -22,6 +23,15 @@ _tta_option = click.option("--tta", type=click.Choice(TTA_LEVELS), default=None,
 _jitters_option = click.option("--jitters", type=click.IntRange(2, 1000), default=DEFAULT_JITTERS, show_default=True,
                                help="Views for --tta jitter (shipped LFW thresholds: 4 and 8).")
 _largest_option = click.option("--largest", is_flag=True, help="Use the largest face when an image has several.")
+_cohort_option = click.option("--cohort", "cohort_file", type=click.Path(dir_okay=False), default=None,
+                              help="Normalise scores against this cohort (`mien cohort`; AS-norm): higher TAR at low "
+                                   "FMR; needs a calibration made with it (`mien calibrate --cohort`).")
+
+
+def _cohort(cohort_file: str | None):
+    from ..match.cohort import load_cohort
+
+    return load_cohort(cohort_file) if cohort_file else None
 
 
 def _tta_options(f):
@@ -103,25 +113,31 @@ def embed(image: str, model: str, flip: bool, tta: str | None, jitters: int, all
 @click.option("--calibration", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Calibration file (default: yours from `mien calibrate`, else the LFW one mien ships).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_cohort_option
 @_model_option
 @_tta_options
 @_largest_option
 @_recognition_detector_options
 def verify(image_a: str, image_b: str, fmr: float, distance_threshold: float | None, calibration: str | None,
-           as_json: bool, model: str, flip: bool, tta: str | None, jitters: int, largest: bool, detector: str, threshold: float | None,
-           min_face: float, tile: int | None, detect_size: int | None, no_refine: bool) -> None:
+           as_json: bool, cohort_file: str | None, model: str, flip: bool, tta: str | None, jitters: int, largest: bool,
+           detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None,
+           no_refine: bool) -> None:
     """Are the faces in IMAGE_A and IMAGE_B the same person?"""
     from ..match import verify_images
 
     result = verify_images(image_a, image_b, fmr=fmr, embedder=_embedder(model, flip, tta, jitters),
                            detector=_detector(detector, threshold, min_face, tile, detect_size), largest=largest,
-                           threshold=distance_threshold, calibration=calibration, refine=_refine(no_refine))
+                           threshold=distance_threshold, calibration=calibration, refine=_refine(no_refine),
+                           cohort=_cohort(cohort_file))
     if as_json:
         echo_json([{"image_a": image_a, "image_b": image_b, **result.to_dict()}])
     else:
         verdict = "same person" if result.same else "different people"
-        click.echo(f"{verdict}: distance {result.distance:.4f} {'<=' if result.same else '>'} threshold "
-                   f"{result.threshold:.4f} (estimated FMR {result.fmr:.1e}; {result.model}; {result.calibration})")
+        score = (f"distance {result.distance:.4f}" if result.normalized_distance is None else
+                 f"distance {result.distance:.4f}, normalised {result.normalized_distance:.4f}")
+        click.echo(f"{verdict}: {score} {'<=' if result.same else '>'} threshold "
+                   f"{result.threshold:.4f} (estimated FMR {result.fmr:.1e}; {result.score_model or result.model}; "
+                   f"{result.calibration})")
 
 
 @click.command("calibrate")
@@ -134,19 +150,21 @@ def verify(image_a: str, image_b: str, fmr: float, distance_threshold: float | N
 @click.option("--roc", "roc_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the ROC curve as CSV (far,tar,threshold).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_cohort_option
 @_model_option
 @_tta_options
 @_largest_option
 @_recognition_detector_options
 def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, roc_csv: Path | None, as_json: bool,
-              model: str, flip: bool, tta: str | None, jitters: int,
+              cohort_file: str | None, model: str, flip: bool, tta: str | None, jitters: int,
               largest: bool, detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None,
               no_refine: bool) -> None:
     """Refit verification thresholds on your labelled pairs.
 
     PAIRS_CSV has columns path1,path2,same (same: 1 or 0; other columns are ignored).
     Prints ROC summary (EER, TAR at FAR) and the chosen operating point, and writes a
-    calibration file that `mien verify` uses from then on.
+    calibration file that `mien verify` uses from then on. With --cohort the thresholds
+    are for the scores normalised by that cohort (used by `mien verify --cohort`).
     """
     from ..match.calibration import calibrate_pairs, roc, save_calibration, tar_at_far
     from ..match.verify import embed_image
@@ -154,6 +172,9 @@ def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, 
     rows = _read_pairs(pairs_csv)
     base = root or pairs_csv.parent
     emb = _embedder(model, flip, tta, jitters)
+    cohort = _cohort(cohort_file)
+    if cohort is not None:
+        cohort.check(emb.model_id)
     det = _detector(detector, threshold, min_face, tile, detect_size)
     cache: dict[str, object] = {}
 
@@ -169,10 +190,13 @@ def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, 
 
     dist, same = [], []
     for a, b, s in progress(rows, "calibrate"):
-        dist.append(float(vector(a).distances(vector(b))[0, 0]))
+        va, vb = vector(a), vector(b)
+        dist.append(float(va.distances(vb)[0, 0]) if cohort is None else
+                    float(cohort.normalized_distances(va.vectors, vb.vectors)[0]))
         same.append(s)
     dist_arr, same_arr = np.asarray(dist), np.asarray(same, bool)
-    cal = calibrate_pairs(dist_arr, same_arr, emb.model_id, emb.info.metric, f"{pairs_csv.name}: {len(rows)} labelled pairs")
+    source = f"{pairs_csv.name}: {len(rows)} labelled pairs" + (f", cohort {cohort_file}" if cohort else "")
+    cal = calibrate_pairs(dist_arr, same_arr, cohort.score_model if cohort else emb.model_id, emb.info.metric, source)
     thr = cal.threshold_for(fmr) if fmr * cal.impostor_pairs >= 1 else None
     target = save_calibration(cal, out)
     if roc_csv is not None:
@@ -193,14 +217,15 @@ def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, 
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"{cal.model}: {len(rows)} pairs ({cal.genuine_pairs} same, {cal.impostor_pairs} different)")
-    click.echo(f"  EER {100 * cal.eer:.2f}% at distance {cal.eer_threshold:.4f}")
+    click.echo(f"  EER {100 * cal.eer:.2f}% at {'normalised ' if cohort else ''}distance {cal.eer_threshold:.4f}")
     for key, value in report["tar_at_far"].items():
         click.echo(f"  TAR {100 * value:.2f}% at FAR {key}")
     if thr is None:
         click.echo(f"  FMR {fmr:g} needs at least {int(np.ceil(1 / fmr))} different-person pairs; "
                    f"you gave {cal.impostor_pairs}: thresholds only for {', '.join(cal.thresholds) or 'none'}")
     else:
-        click.echo(f"  operating point: FMR {fmr:g} -> accept when distance <= {thr:.4f}")
+        kind = "normalised distance" if cohort else "distance"
+        click.echo(f"  operating point: FMR {fmr:g} -> accept when {kind} <= {thr:.4f}")
     click.echo(f"  wrote {target}")
 
 
@@ -219,4 +244,42 @@ def _read_pairs(path: Path) -> list[tuple[str, str, int]]:
     return rows
 
 
-COMMANDS = [embed, verify, calibrate]
+@click.command("cohort")
+@click.argument("images", nargs=-1, required=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Cohort file to write (.npz).")
+@click.option("--top-k", type=click.IntRange(2, None), default=DEFAULT_TOP_K, show_default=True,
+              help="Nearest cohort faces each score is normalised by.")
+@_model_option
+@_tta_options
+@_recognition_detector_options
+def cohort(images: tuple[str, ...], out: Path, top_k: int, model: str, flip: bool, tta: str | None, jitters: int,
+           detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None,
+           no_refine: bool) -> None:
+    """Build a score-normalisation cohort from IMAGES (files or folders).
+
+    Use a few thousand faces like the ones you will verify, of people who are not among
+    them; each image gives its largest face, images without one are skipped. Then run
+    `mien calibrate --cohort OUT` on labelled pairs and `mien verify --cohort OUT`.
+    """
+    from ..match.cohort import build_cohort, save_cohort
+    from ..match.verify import embed_image
+    from .common import expand_images, progress
+
+    files = expand_images(images)
+    if not files:
+        raise InputError("no image files given")
+    emb = _embedder(model, flip, tta, jitters)
+    det = _detector(detector, threshold, min_face, tile, detect_size)
+    built, skipped = build_cohort(
+        progress(files, "cohort"),
+        lambda path: embed_image(str(path), emb, det, largest=True, source=str(path), refine=_refine(no_refine)),
+        top_k, f"{len(files)} images given to `mien cohort`")
+    target = save_cohort(built, out)
+    for path, why in skipped:
+        click.echo(f"skipped {path}: {why}", err=True)
+    click.echo(f"{built.model}: {len(built.vectors)} faces from {len(files)} images ({len(skipped)} skipped), "
+               f"top {built.top_k}; scores are calibrated as {built.score_model}; wrote {target}")
+
+
+COMMANDS = [embed, verify, calibrate, cohort]

@@ -267,6 +267,9 @@ def load_calibration(model: str, path: str | os.PathLike | None = None) -> Calib
         if path:
             raise InputError(f"calibration file {file} has no entry for {model!r}; it has {', '.join(data)}")
     base, _, tta = model.partition("+")
+    if "+asnorm-" in model:
+        raise InputError(f"no calibration for scores normalised by this cohort ({model}); run "
+                         f"`mien calibrate PAIRS.csv --cohort COHORT.npz` with the embedder the cohort was built with")
     option = {"": "", "flip": " --tta flip"}.get(tta, f" --tta jitter --jitters {tta.removeprefix('jitter')}")
     raise InputError(f"no calibration for model {model!r}; run `mien calibrate PAIRS.csv --model {base}{option}`")
 

@@ -6,6 +6,8 @@
 
 The threshold comes from a calibration (the user's own from ``mien calibrate``, else the
 one mien ships, measured on LFW) at the requested target FMR; the result says which.
+With a ``cohort`` (``mien.match.cohort``) the pair's distance is normalised against it and
+the threshold applies to ``normalized_distance``, from the calibration fitted with that cohort.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..embed import Embedder, Embeddings, get_embedder
 from ..embed.base import l2_normalize
 from ..image import load_image
 from .calibration import load_calibration
+from .cohort import Cohort
 from .faces import REFINE_SCALE, one_face, recognition_detector
 
 DEFAULT_FMR = 1e-3
@@ -39,11 +42,14 @@ class Verification:
     model: str
     metric: str
     calibration: str  # where the threshold came from
+    normalized_distance: float | None = None  # with a cohort: the AS-norm score, compared with the threshold
+    score_model: str | None = None  # with a cohort: the id its calibration is kept under
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("distance", "similarity", "threshold"):
-            d[key] = round(d[key], 6)
+        for key in ("distance", "similarity", "threshold", "normalized_distance"):
+            if d[key] is not None:
+                d[key] = round(d[key], 6)
         return d
 
 
@@ -53,21 +59,31 @@ def verify(
     fmr: float = DEFAULT_FMR,
     threshold: float | None = None,
     calibration: str | None = None,
+    cohort: Cohort | None = None,
 ) -> Verification:
-    """Compare one embedding with another at target ``fmr`` (or a raw distance ``threshold``)."""
+    """Compare one embedding with another at target ``fmr`` (or a raw ``threshold``).
+
+    With ``cohort`` the decision uses the AS-norm distance and the calibration kept under
+    ``cohort.score_model`` (``mien calibrate --cohort``); ``threshold`` is then in those units.
+    """
     for name, e in (("a", a), ("b", b)):
         if len(e) != 1:
             raise ShapeError(name, "Embeddings of one face", f"{len(e)} faces")
     distance = float(a.distances(b)[0, 0])
     similarity = float((l2_normalize(a.vectors.astype(np.float64)) * l2_normalize(b.vectors.astype(np.float64))).sum())
-    cal = load_calibration(a.model, calibration)
+    normalized, score_model, score = None, None, distance
+    if cohort is not None:
+        cohort.check(a.model)
+        normalized = score = float(cohort.normalized_distances(a.vectors, b.vectors)[0])
+        score_model = cohort.score_model
+    cal = load_calibration(score_model or a.model, calibration)
     if threshold is None:
         threshold = cal.threshold_for(fmr)
         target: float | None = fmr
     else:
         target = None
     return Verification(
-        same=bool(distance <= threshold),
+        same=bool(score <= threshold),
         distance=distance,
         similarity=similarity,
         threshold=float(threshold),
@@ -76,6 +92,8 @@ def verify(
         model=a.model,
         metric=a.metric,
         calibration=cal.source,
+        normalized_distance=normalized,
+        score_model=score_model,
     )
 
 
@@ -109,12 +127,15 @@ def verify_images(
     threshold: float | None = None,
     calibration: str | None = None,
     refine: float | None = REFINE_SCALE,
+    cohort: Cohort | None = None,
 ) -> Verification:
     """Detect, align and embed the one face in each image, then ``verify``."""
     model, detector = _resolve(embedder, detector)
+    if cohort is not None:
+        cohort.check(model.model_id)  # before the work of embedding
     ea = embed_image(a, model, detector, largest, refine=refine)
     eb = embed_image(b, model, detector, largest, refine=refine)
-    return verify(ea, eb, fmr=fmr, threshold=threshold, calibration=calibration)
+    return verify(ea, eb, fmr=fmr, threshold=threshold, calibration=calibration, cohort=cohort)
 
 
 def _resolve(embedder: Embedder | str | None, detector: Any) -> tuple[Embedder, Any]:

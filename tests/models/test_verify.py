@@ -128,16 +128,25 @@ def test_cli_verify_several_faces_is_a_one_line_error(group_photo, data_dir):
     assert out.returncode == 0 and "different people" in out.stdout
 
 
-def test_cli_calibrate_writes_a_file_verify_uses(tmp_path, data_dir):
+def lfw_pairs(data_dir) -> list[dict]:
     with open(data_dir / "lfw" / "pairs.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["fold"] == "3"]
+        return list(csv.DictReader(fh))
+
+
+def write_calibration_pairs(data_dir, path):
+    """40 pairs of fold 3 (12 same, 28 different) as a path1,path2,same CSV."""
+    rows = [r for r in lfw_pairs(data_dir) if r["fold"] == "3"]
     picked = [r for r in rows if r["same"] == "1"][:12] + [r for r in rows if r["same"] == "0"][:28]
-    pairs = tmp_path / "pairs.csv"
-    with open(pairs, "w", newline="") as fh:
+    with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["path1", "path2", "same"])
         for r in picked:
             w.writerow([r["path1"], r["path2"], r["same"]])
+    return path
+
+
+def test_cli_calibrate_writes_a_file_verify_uses(tmp_path, data_dir):
+    pairs = write_calibration_pairs(data_dir, tmp_path / "pairs.csv")
     target = tmp_path / "mine.json"
     out = run("calibrate", str(pairs), "--root", str(data_dir / "lfw"), "--out", str(target), "--fmr", "0.05", "--json",
               "--roc", str(tmp_path / "roc.csv"))
@@ -155,3 +164,35 @@ def test_cli_calibrate_writes_a_file_verify_uses(tmp_path, data_dir):
     assert json.loads(out.stdout)["calibration"].startswith("pairs.csv: 40 labelled pairs")
     out = run("verify", a, b, "--fmr", "1e-4", "--calibration", str(target))
     assert out.returncode == 2 and "outside what the dlib-resnet calibration measured" in out.stderr
+
+
+def test_cli_cohort_calibrate_and_verify_with_normalised_scores(tmp_path, data_dir):
+    """A cohort of other LFW people's faces, thresholds fitted with it, verify with it."""
+    cohort_images = sorted({r["path1"] for r in lfw_pairs(data_dir) if r["fold"] == "5"})[:24]  # View 2 folds share no one
+    (tmp_path / "not_an_image.jpg").write_bytes(b"\xff\xd8 truncated")
+    out = run("cohort", *[str(data_dir / "lfw" / p) for p in cohort_images], str(tmp_path / "not_an_image.jpg"),
+              "-o", str(tmp_path / "cohort.npz"), "--top-k", "8")
+    assert out.returncode == 0, out.stderr
+    assert "24 faces from 25 images (1 skipped)" in out.stdout and "not_an_image.jpg" in out.stderr
+    score_model = out.stdout.split("calibrated as ")[1].split(";")[0]
+    assert score_model.startswith("dlib-resnet+asnorm-")
+
+    csv_path = write_calibration_pairs(data_dir, tmp_path / "pairs.csv")
+    cal = tmp_path / "cal.json"
+    out = run("calibrate", str(csv_path), "--root", str(data_dir / "lfw"), "--cohort", str(tmp_path / "cohort.npz"),
+              "--out", str(cal), "--fmr", "0.05", "--json", "--largest")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["model"] == score_model and json.loads(cal.read_text())["model"] == score_model
+
+    a, b, c = lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Abel_Pacheco_0004"), lfw(data_dir, "Akhmed_Zakayev_0001")
+    results = []
+    for other in (b, c):
+        out = run("verify", a, other, "--cohort", str(tmp_path / "cohort.npz"), "--calibration", str(cal), "--fmr", "0.05", "--json")
+        assert out.returncode == 0, out.stderr
+        results.append(json.loads(out.stdout))
+    same, different = results
+    assert same["same"] and not different["same"] and same["score_model"] == score_model
+    assert same["normalized_distance"] <= same["threshold"] < different["normalized_distance"]
+    # A cohort of plain embeddings does not normalise flip-TTA scores.
+    out = run("verify", a, b, "--cohort", str(tmp_path / "cohort.npz"), "--tta", "flip")
+    assert out.returncode == 2 and "build a cohort with the same --model and --tta" in out.stderr
