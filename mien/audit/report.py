@@ -53,13 +53,39 @@ def chart(audit: MetricAudit, path: Path) -> Path:
     return path
 
 
+def _standardised(audit: MetricAudit) -> bool:
+    return "raw" in audit.overall.extra
+
+
+def _header(audit: MetricAudit) -> list[str]:
+    label = LABELS[audit.metric]
+    if _standardised(audit):
+        return ["group", "n", f"{label}, standardised", "95% interval", f"{label}, raw"]
+    return ["group", "n", label, "95% interval"]
+
+
 def _rows(audit: MetricAudit) -> list[list[str]]:
     rows = []
     for g in (*audit.groups, audit.overall):
         mark = " (worst)" if g is audit.worst else (" (best)" if g is audit.best else "")
-        rows.append([f"{g.group}{mark}", str(g.n), _fmt(audit.metric, g.value),
-                     f"{_fmt(audit.metric, g.low)} - {_fmt(audit.metric, g.high)}"])
+        row = [f"{g.group}{mark}", str(g.n), _fmt(audit.metric, g.value),
+               f"{_fmt(audit.metric, g.low)} - {_fmt(audit.metric, g.high)}"]
+        if _standardised(audit):
+            row.append(_fmt(audit.metric, g.extra["raw"]))
+        rows.append(row)
     return rows
+
+
+def _method(report: AuditReport) -> str:
+    text = ("Intervals are 95%: Wilson for rates, percentile bootstrap (1000 rounds, fixed seed) for MAE. "
+            "For accuracy the ratio compares error rates (1 - accuracy).")
+    column = report.meta.get("standardized_by")
+    if column:
+        text += (f" Values by every column but {column} are standardised to the whole set's mix of {column} "
+                 f"(direct standardisation: the group's value within each {column}, averaged with the shares "
+                 f"of all rows; their intervals bootstrap within each cell); the raw value is beside them, and "
+                 f"the worst / best ratio compares standardised values.")
+    return text
 
 
 def to_markdown(report: AuditReport, charts: dict[int, str] | None = None, intro: str = "") -> str:
@@ -72,13 +98,13 @@ def to_markdown(report: AuditReport, charts: dict[int, str] | None = None, intro
         lines.append(f"| {LABELS[a.metric]} | {a.column} | {a.worst.group} ({_fmt(a.metric, a.worst.value)}) | "
                      f"{a.best.group} ({_fmt(a.metric, a.best.value)}) | {a.ratio:.2f}x |")
     lines.append("")
-    lines.append("Intervals are 95%: Wilson for rates, percentile bootstrap (1000 rounds, fixed seed) for MAE. "
-                 "For accuracy the ratio compares error rates (1 - accuracy).")
+    lines.append(_method(report))
     for i, a in enumerate(report.audits):
         lines += ["", f"## {LABELS[a.metric]} by {a.column}", ""]
         if charts and i in charts:
             lines += [f"![{LABELS[a.metric]} by {a.column}]({charts[i]})", ""]
-        lines += ["| group | n | " + LABELS[a.metric] + " | 95% interval |", "|---|---|---|---|"]
+        head = _header(a)
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in _rows(a)]
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
@@ -99,11 +125,12 @@ def to_html(report: AuditReport, charts: dict[int, str] | None = None, intro: st
                      f"({_fmt(a.metric, a.worst.value)})</td><td>{esc(a.best.group)} ({_fmt(a.metric, a.best.value)})"
                      f"</td><td>{a.ratio:.2f}x</td></tr>")
     parts.append("</table>")
+    parts.append(f"<p>{esc(_method(report))}</p>")
     for i, a in enumerate(report.audits):
         parts.append(f"<h2>{LABELS[a.metric]} by {esc(a.column)}</h2>")
         if charts and i in charts:
             parts.append(f"<img src='{esc(charts[i])}' alt='{LABELS[a.metric]} by {esc(a.column)}'>")
-        parts.append(f"<table><tr><th>group</th><th>n</th><th>{LABELS[a.metric]}</th><th>95% interval</th></tr>")
+        parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in _header(a)) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in _rows(a)]
         parts.append("</table>")
     if report.notes:

@@ -100,14 +100,16 @@ def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landma
 @click.option("--threshold", type=float, help="Fixed decision threshold (verification audits).")
 @click.option("--distance", is_flag=True, help="Scores are distances: lower means the same person.")
 @click.option("--band", "bands", multiple=True, metavar="COL=E1,E2,...", help="Cut a numeric column into bands, e.g. age=0,18,30,45,60 (adds age_band).")
+@click.option("--standardize", metavar="COL", help="Attribute audits: standardise every group to the whole set's mix of "
+              "COL (e.g. age_band), separating what groups are made of from how the model treats them.")
 @click.option("--min-group", type=int, default=1, show_default=True, help="Leave out groups with fewer rows.")
 @click.option("--title", default=None)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write report.md/.html/.json and charts here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON instead of markdown.")
 def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: str | None, metric: str | None,
           run_task: str | None, image_col: str, root: Path | None, limit: int | None, score: str | None,
-          same: str | None, threshold: float | None, distance: bool, bands: tuple[str, ...], min_group: int,
-          title: str | None, out_dir: Path | None, as_json: bool) -> None:
+          same: str | None, threshold: float | None, distance: bool, bands: tuple[str, ...], standardize: str | None,
+          min_group: int, title: str | None, out_dir: Path | None, as_json: bool) -> None:
     """Fairness audit of LABELS_CSV by group: accuracy/MAE, or FMR/FNMR at a fixed threshold."""
     import json
 
@@ -126,6 +128,8 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
     if verification:
         if score is None or same is None or threshold is None:
             raise InputError("a verification audit needs --score, --same and --threshold")
+        if standardize:
+            raise InputError("--standardize is for attribute audits (accuracy, MAE)")
         report = audit_verification(rows, score, same, groups, threshold, not distance,
                                     title or f"Verification audit of {labels_csv.name}", min_group)
     else:
@@ -139,7 +143,8 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
         if label is None or pred is None:
             raise InputError("an attribute audit needs --label and --pred (or --run TASK)")
         report = audit_attribute(rows, label, pred, groups, metric or "accuracy",
-                                 title or f"Audit of {pred} against {label} in {labels_csv.name}", min_group)
+                                 title or f"Audit of {pred} against {label} in {labels_csv.name}", min_group,
+                                 standardize=standardize)
     if out_dir is not None:
         paths = write_report(report, out_dir)
         click.echo(f"wrote {paths['markdown']}, {paths['html']}, {paths['json']}", err=True)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from mien.audit import (add_bands, audit_attribute, audit_verification, band_label, bootstrap, wilson,
+from mien.audit import (add_bands, audit_attribute, audit_verification, band_label, bootstrap, to_markdown, wilson,
                         write_report)
 from mien.errors import InputError
 
@@ -94,3 +94,36 @@ def test_report_files(tmp_path):
     assert paths["charts"][0].stat().st_size > 1000
     assert json.loads(paths["json"].read_text())["audits"][0]["worst"] == "b"
     assert "<img" in paths["html"].read_text()
+
+
+def _mixed_rows() -> list[dict]:
+    """Two groups the model treats alike (error 1 for children, 9 for adults) but with
+    different mixes: group a is mostly children, group b mostly adults."""
+    rows = []
+    for group, children, adults in (("a", 80, 20), ("b", 20, 80)):
+        rows += [{"g": group, "band": "child", "age": 5, "pred": 6} for _ in range(children)]
+        rows += [{"g": group, "band": "adult", "age": 50, "pred": 59} for _ in range(adults)]
+    return rows
+
+
+def test_standardising_separates_mix_from_treatment():
+    rows = _mixed_rows()
+    raw = audit_attribute(rows, "age", "pred", ["g"], "mae").audits[0]
+    assert raw.ratio == pytest.approx((0.2 + 0.8 * 9) / (0.8 + 0.2 * 9))  # 2.85x from the mix alone
+    std = audit_attribute(rows, "age", "pred", ["g", "band"], "mae", standardize="band")
+    by_group, by_band = std.audits
+    assert by_group.ratio == pytest.approx(1.0) and by_band.ratio == pytest.approx(9.0)
+    a = next(g for g in by_group.groups if g.group == "a")
+    assert a.value == pytest.approx(5.0) and a.extra["raw"] == pytest.approx(2.6) and a.extra["weight_covered"] == 1.0
+    assert "raw" not in by_band.groups[0].extra  # the standardising column itself stays raw
+    assert std.meta["standardized_by"] == "band" and "standardised to the whole set's mix of band" in to_markdown(std)
+
+
+def test_standardising_notes_a_stratum_a_group_lacks():
+    rows = _mixed_rows() + [{"g": "c", "band": "adult", "age": 50, "pred": 53}] * 10
+    report = audit_attribute(rows, "age", "pred", ["g"], "mae", standardize="band")
+    c = next(g for g in report.audits[0].groups if g.group == "c")
+    assert c.value == pytest.approx(3.0) and c.extra["weight_covered"] == pytest.approx(110 / 210)
+    assert any("g=c has no rows with band child" in n for n in report.notes)
+    with pytest.raises(InputError, match="missing column"):
+        audit_attribute(rows, "age", "pred", ["g"], "mae", standardize="nope")

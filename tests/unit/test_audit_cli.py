@@ -50,3 +50,17 @@ def test_audit_errors_are_one_line(tmp_path, capsys):
     assert "needs --score, --same and --threshold" in capsys.readouterr().err
     assert main(["audit", str(csv_path), "--group", "zz", "--label", "a", "--pred", "b"]) == 2
     assert "missing column(s) zz" in capsys.readouterr().err
+
+
+def test_standardize_option(tmp_path, capsys):
+    rows = [{"age": a, "pred": a + (1 if a < 18 else 6), "g": g} for g, kids in (("x", 30), ("y", 5))
+            for a in [8] * kids + [40] * (35 - kids)]
+    csv_path = _write(tmp_path / "labels.csv", rows)
+    res = CliRunner().invoke(cli, ["audit", str(csv_path), "--label", "age", "--pred", "pred", "--metric", "mae",
+                                   "--group", "g", "--band", "age=0,18", "--standardize", "age_band", "--json"])
+    assert res.exit_code == 0, res.output
+    audit = json.loads(res.stdout)["audits"][0]
+    assert audit["worst_best_ratio"] == 1.0 and audit["groups"][0]["raw"] != audit["groups"][1]["raw"]
+    assert main(["audit", str(csv_path), "--group", "g", "--score", "age", "--same", "g", "--threshold", "1",
+                 "--standardize", "age_band"]) == 2
+    assert "--standardize is for attribute audits" in capsys.readouterr().err
