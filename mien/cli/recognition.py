@@ -196,7 +196,8 @@ def calibrate(pairs_csv: Path, root: Path | None, out: Path | None, fmr: float, 
         same.append(s)
     dist_arr, same_arr = np.asarray(dist), np.asarray(same, bool)
     source = f"{pairs_csv.name}: {len(rows)} labelled pairs" + (f", cohort {cohort_file}" if cohort else "")
-    cal = calibrate_pairs(dist_arr, same_arr, cohort.score_model if cohort else emb.model_id, emb.info.metric, source)
+    cal = calibrate_pairs(dist_arr, same_arr, cohort.score_model if cohort else emb.model_id,
+                          f"asnorm-{emb.info.metric}" if cohort else emb.info.metric, source)
     thr = cal.threshold_for(fmr) if fmr * cal.impostor_pairs >= 1 else None
     target = save_calibration(cal, out)
     if roc_csv is not None:

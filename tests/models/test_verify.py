@@ -182,7 +182,8 @@ def test_cli_cohort_calibrate_and_verify_with_normalised_scores(tmp_path, data_d
     out = run("calibrate", str(csv_path), "--root", str(data_dir / "lfw"), "--cohort", str(tmp_path / "cohort.npz"),
               "--out", str(cal), "--fmr", "0.05", "--json", "--largest")
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["model"] == score_model and json.loads(cal.read_text())["model"] == score_model
+    assert json.loads(out.stdout)["model"] == score_model
+    assert json.loads(cal.read_text())["model"] == score_model and json.loads(cal.read_text())["metric"] == "asnorm-euclidean"
 
     a, b, c = lfw(data_dir, "Abel_Pacheco_0001"), lfw(data_dir, "Abel_Pacheco_0004"), lfw(data_dir, "Akhmed_Zakayev_0001")
     results = []
