@@ -104,3 +104,23 @@ def test_verify_with_a_cohort_decides_on_the_normalised_distance(tmp_path):
     with pytest.raises(InputError, match="'toy' embeddings"):
         verify(Embeddings(vectors[40:41], "toy+flip", "euclidean"), Embeddings(vectors[41:42], "toy+flip", "euclidean"),
                cohort=cohort, calibration=str(file))
+
+
+def test_build_cohort_skips_images_without_a_face_and_says_why():
+    from mien.errors import NoFaceError
+    from mien.match.cohort import build_cohort
+
+    vectors = unit_vectors(12)
+
+    def embed_one(i):
+        if i % 4 == 0:
+            raise NoFaceError(f"img{i}", "nothing found")
+        return Embeddings(vectors[i : i + 1], "toy", "euclidean")
+
+    cohort, skipped = build_cohort(range(12), embed_one, top_k=5, source="toy")
+    assert len(cohort.vectors) == 9 and [s[0] for s in skipped] == ["0", "4", "8"] and "img4" in skipped[1][1]
+    assert cohort.model == "toy" and cohort.top_k == 5
+    with pytest.raises(InputError, match="no face found in any of the 12"):
+        build_cohort(range(12), lambda i: embed_one(0), top_k=5)
+    with pytest.raises(InputError, match="cannot give its 10 nearest"):
+        build_cohort(range(12), embed_one, top_k=10)
