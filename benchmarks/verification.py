@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the results JSON here")
     ap.add_argument("--asnorm", type=int, default=0, help="also score with cohort normalisation, top K (0: off)")
     ap.add_argument("--foreign-cohort", type=Path, help="with --asnorm: also a cohort from this .npz (vectors or templates)")
+    ap.add_argument("--asnorm-plot", type=Path, default=ROOT / "docs" / "roc_lfw_asnorm.png",
+                    help="with --asnorm: TAR against FMR over all pairs, raw and normalised")
     args = ap.parse_args(argv)
 
     from mien.embed import embedder_class
@@ -204,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {**header(), "detector": detector_label(args.detector, args.detect_scale, refine), "pairs": len(pairs), "images": len(paths), "rows": []}
     curves = {}
+    asnorm_curves: dict = {}
     scores_for_fusion = {}
     thresholds_out = {}
     first = cached[names[0]]
@@ -224,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.write_thresholds:
                 thresholds_out[label] = calibration.fit_all_pairs(vectors[~missing], ids[~missing], info.metric, label)
             if args.asnorm:
-                results.setdefault("asnorm", []).extend(
-                    asnorm_rows(label, vectors, ~missing, ids, info.metric, args.asnorm, (ia, ib, same, folds), args.foreign_cohort))
+                rows, label_curves = asnorm_rows(label, vectors, ~missing, ids, info.metric, args.asnorm,
+                                                 (ia, ib, same, folds), args.foreign_cohort)
+                results.setdefault("asnorm", []).extend(rows)
+                asnorm_curves.update(label_curves)
     fuse_names = [n.strip() for n in args.fuse.split(";") if n.strip()] if args.fuse else []
     if len(fuse_names) > 1:
         for variant in ("", "+flip"):
@@ -245,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(results, indent=2))
     if args.plot:
         plot_roc(curves, args.plot)
+    if asnorm_curves and args.asnorm_plot:
+        plot_asnorm(asnorm_curves, args.asnorm_plot, args.asnorm)
     if args.write_thresholds:
         target = ROOT / "mien" / "match" / "thresholds.json"
         current = json.loads(target.read_text()) if target.is_file() else {}
@@ -255,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def asnorm_rows(label: str, vectors: np.ndarray, ok: np.ndarray, ids: np.ndarray, metric: str, top_k: int,
-                pairs: tuple, foreign: Path | None) -> list[dict]:
-    """Rows for one embedding variant normalised by disjoint cohorts (module docstring)."""
+                pairs: tuple, foreign: Path | None) -> tuple[list[dict], dict]:
+    """Rows for one embedding variant normalised by disjoint cohorts (module docstring), and the
+    all-pairs curves (raw and normalised, LFW cohort) for the plot."""
     ia, ib, same, folds = pairs
     person_fold = {ids[i]: f for i, f in zip(np.r_[ia, ib], np.r_[folds, folds])}
     image_fold = np.array([person_fold.get(p, -1) for p in ids])
@@ -265,8 +273,10 @@ def asnorm_rows(label: str, vectors: np.ndarray, ok: np.ndarray, ids: np.ndarray
         cohort = Cohort(label, metric, vectors[ok & (image_fold != f)], top_k, "LFW, other folds")
         test = (folds == f) & ok[ia] & ok[ib]
         norm[test] = cohort.normalized_distances(vectors[ia[test]], vectors[ib[test]])
+    halves, (raw_scores, norm_scores) = _halves_tar(vectors[ok], ids[ok], metric, top_k)
     rows = [{"embedder": f"{label}+asnorm{top_k}", "cohort": "LFW, other folds' people", **calibration.lfw_protocol(norm, same, folds),
-             **_halves_tar(vectors[ok], ids[ok], metric, top_k)}]
+             **halves}]
+    curves = {label: _curve(*raw_scores), f"{label}+asnorm{top_k}": _curve(*norm_scores)}
     if foreign is not None:
         with np.load(foreign) as z:
             cohort = Cohort(label, metric, z["vectors" if "vectors" in z.files else "templates"].astype(np.float32), top_k, foreign.name)
@@ -274,11 +284,19 @@ def asnorm_rows(label: str, vectors: np.ndarray, ok: np.ndarray, ids: np.ndarray
         both = ok[ia] & ok[ib]
         norm[both] = cohort.normalized_distances(vectors[ia[both]], vectors[ib[both]])
         rows.append({"embedder": f"{label}+asnorm{top_k}", "cohort": foreign.name, **calibration.lfw_protocol(norm, same, folds),
-                     **_all_pairs_tar(vectors[ok], ids[ok], metric, cohort)})
+                     **_all_pairs_tar(vectors[ok], ids[ok], metric, cohort)[0]})
     for row in rows:
         print(f"  {row['embedder']} ({row['cohort']}): {100 * row['accuracy']:.2f}% "
               f"TAR@1e-4 {100 * row['all_pairs_tar_1e-4']:.1f}% (raw {100 * row['all_pairs_raw_tar_1e-4']:.1f}%)", file=sys.stderr)
-    return rows
+    return rows, curves
+
+
+def _curve(genuine: np.ndarray, impostor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(far, tar, threshold) on a log grid of FMRs down to one impostor pair."""
+    impostor, genuine = np.sort(impostor), np.sort(genuine)
+    far = np.logspace(np.log10(1 / len(impostor)), 0, 80)
+    thr = impostor[np.clip((far * len(impostor)).astype(int), 1, len(impostor)) - 1]
+    return far, np.searchsorted(genuine, thr, side="right") / len(genuine), thr
 
 
 ALL_PAIRS_FMRS = (1e-3, 1e-4, 1e-5)
@@ -305,8 +323,9 @@ def _pair_scores(vectors: np.ndarray, ids: np.ndarray, metric: str, stats_of) ->
     return [(m[upper][genuine], m[upper][~genuine].astype(np.float32)) for m in (raw, norm)]
 
 
-def _halves_tar(vectors: np.ndarray, ids: np.ndarray, metric: str, top_k: int) -> dict[str, float]:
-    """All-pairs TAR with the people split in two halves, each normalised by the other's images."""
+def _halves_tar(vectors: np.ndarray, ids: np.ndarray, metric: str, top_k: int) -> tuple[dict[str, float], tuple]:
+    """All-pairs TAR with the people split in two halves, each normalised by the other's images,
+    and the (genuine, impostor) scores, raw and normalised."""
     people = np.unique(ids)
     half_of = dict(zip(people, np.random.default_rng(1).integers(0, 2, len(people))))
     half = np.array([half_of[p] for p in ids])
@@ -314,13 +333,17 @@ def _halves_tar(vectors: np.ndarray, ids: np.ndarray, metric: str, top_k: int) -
     for h in (0, 1):
         cohort = Cohort("", metric, vectors[half != h], top_k)
         parts.append(_pair_scores(vectors[half == h], ids[half == h], metric, cohort.impostor_stats))
-    (g_raw, i_raw), (g_norm, i_norm) = [tuple(np.concatenate([p[k][j] for p in parts]) for j in (0, 1)) for k in (0, 1)]
-    return {**_tars(g_raw, i_raw, "all_pairs_raw_"), **_tars(g_norm, i_norm, "all_pairs_"), "all_pairs_impostors": len(i_raw)}
+    raw, norm = [tuple(np.concatenate([p[k][j] for p in parts]) for j in (0, 1)) for k in (0, 1)]
+    return _both_tars(raw, norm), (raw, norm)
 
 
-def _all_pairs_tar(vectors: np.ndarray, ids: np.ndarray, metric: str, cohort: Cohort) -> dict[str, float]:
-    (g_raw, i_raw), (g_norm, i_norm) = _pair_scores(vectors, ids, metric, cohort.impostor_stats)
-    return {**_tars(g_raw, i_raw, "all_pairs_raw_"), **_tars(g_norm, i_norm, "all_pairs_"), "all_pairs_impostors": len(i_raw)}
+def _all_pairs_tar(vectors: np.ndarray, ids: np.ndarray, metric: str, cohort: Cohort) -> tuple[dict[str, float], tuple]:
+    raw, norm = _pair_scores(vectors, ids, metric, cohort.impostor_stats)
+    return _both_tars(raw, norm), (raw, norm)
+
+
+def _both_tars(raw: tuple, norm: tuple) -> dict[str, float]:
+    return {**_tars(*raw, "all_pairs_raw_"), **_tars(*norm, "all_pairs_"), "all_pairs_impostors": len(raw[1])}
 
 
 def asnorm_markdown(rows: list[dict]) -> str:
@@ -371,6 +394,33 @@ def plot_roc(curves: dict, path: Path) -> None:
     ax.set_title("mien on LFW: detect, align, embed, compare")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def plot_asnorm(curves: dict, path: Path, top_k: int) -> None:
+    """TAR against FMR over all pairs: each TTA level raw (dashed) and normalised (solid), one colour each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), dpi=120)
+    raw_labels = [k for k in curves if "+asnorm" not in k]
+    for colour, label in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], raw_labels):
+        for key, style in ((label, "--"), (f"{label}+asnorm{top_k}", "-")):
+            far, tar, _ = curves[key]
+            ax.plot(far, tar, style, color=colour, label=key)
+    ax.set_xscale("log")
+    ax.set_xlim(1e-7, 1)
+    ax.set_ylim(0.3, 1.0)
+    ax.set_xlabel("false match rate (every LFW pair, people split in halves)")
+    ax.set_ylabel("true accept rate")
+    ax.set_title(f"cohort normalisation (AS-norm, top {top_k}): dashed raw, solid normalised", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
