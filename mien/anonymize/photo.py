@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..detect import Detector
 from ..errors import ImageError, InputError
 from ..image import ImageInput, load_image
@@ -220,14 +220,9 @@ def anonymize_file(
                                           "faces_found": len(result.faces)})
     with Image.open(src) as source:
         data, fmt = encode_like(image, source, keep_exif, record)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dst)
+        write_atomic(dst, data)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ImageError(f"{dst}: cannot write ({exc.strerror or exc})") from exc
     return FileReport(str(src), str(dst), result.to_list(), watermarked, record is not None and fmt in RECORD_FORMATS)
 

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..errors import InputError, StorageError
 
 TARGET_FMRS = (1e-2, 1e-3, 1e-4)
@@ -277,8 +278,7 @@ def load_calibration(model: str, path: str | os.PathLike | None = None) -> Calib
 def save_calibration(cal: Calibration, path: str | os.PathLike | None = None) -> Path:
     target = Path(path) if path else user_calibration_dir() / f"{cal.model}.json"
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(cal.to_dict(), indent=1) + "\n")
+        write_atomic(target, (json.dumps(cal.to_dict(), indent=1) + "\n").encode())  # a kill keeps the old file
     except OSError as exc:
         raise StorageError(f"cannot write calibration {target}: {exc}") from exc
     return target

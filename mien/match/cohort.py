@@ -27,8 +27,8 @@ and ``mien calibrate --cohort`` fits them on labelled pairs.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..embed.base import l2_normalize
 from ..errors import InputError, MienError, StorageError
 
@@ -134,17 +135,15 @@ def build_cohort(images: Iterable[Any], embed_one: Callable[[Any], Any], top_k: 
 
 
 def save_cohort(cohort: Cohort, path: str | os.PathLike) -> Path:
-    """Write atomically (a temporary file renamed over the target): a kill never leaves half a cohort."""
+    """Write atomically (``mien.atomic``): a kill never leaves half a cohort."""
     target = Path(path)
     if target.suffix != ".npz":
         raise InputError(f"cohort files are .npz; got {target}")
+    buffer = io.BytesIO()
+    np.savez(buffer, format=_FORMAT, model=cohort.model, metric=cohort.metric,
+             vectors=np.asarray(cohort.vectors, np.float32), top_k=cohort.top_k, source=cohort.source)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, format=_FORMAT, model=cohort.model, metric=cohort.metric,
-                     vectors=np.asarray(cohort.vectors, np.float32), top_k=cohort.top_k, source=cohort.source)
-        os.replace(tmp, target)
+        write_atomic(target, buffer.getvalue())
     except OSError as exc:
         raise StorageError(f"cannot write cohort {target}: {exc}") from exc
     return target
