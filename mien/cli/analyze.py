@@ -92,6 +92,10 @@ def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landma
 @click.option("--metric", type=click.Choice(["accuracy", "mae"]), help="accuracy for classes, mae for ages (default: guessed from --run).")
 @click.option("--run", "run_task", type=click.Choice(["age", "gender", "expression"]),
               help="Predict with mien's model first (images from --image-col under --root).")
+@click.option("--estimate", "estimates", multiple=True, type=click.Choice(["age", "gender"]),
+              help="Add an est_TASK column estimated by mien's model from --image-col, to group data that has no such "
+                   "label (pairs: --image-col path1 --estimate gender --group est_gender); the report says so. "
+                   "No race is ever estimated.")
 @click.option("--image-col", default="path", show_default=True)
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Folder the image paths are relative to (default: the CSV's).")
 @click.option("--limit", type=int, help="Use only every k-th row so that about this many remain.")
@@ -107,10 +111,11 @@ def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landma
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write report.md/.html/.json and charts here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON instead of markdown.")
 def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: str | None, metric: str | None,
-          run_task: str | None, image_col: str, root: Path | None, limit: int | None, score: str | None,
+          run_task: str | None, estimates: tuple[str, ...], image_col: str, root: Path | None, limit: int | None, score: str | None,
           same: str | None, threshold: float | None, distance: bool, bands: tuple[str, ...], standardize: str | None,
           min_group: int, title: str | None, out_dir: Path | None, as_json: bool) -> None:
     """Fairness audit of LABELS_CSV by group: accuracy/MAE, or FMR/FNMR at a fixed threshold."""
+    import dataclasses
     import json
 
     from ..audit import add_bands, audit_attribute, audit_verification, read_csv, to_markdown, write_report
@@ -118,6 +123,9 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
     rows = read_csv(labels_csv)
     if limit and len(rows) > limit:
         rows = rows[:: max(1, len(rows) // limit)][:limit]
+    notes: list[str] = []
+    if estimates:
+        rows, notes = _estimate_groups(rows, estimates, image_col, root or labels_csv.parent)
     for spec in bands:
         col, _, edges = spec.partition("=")
         try:
@@ -145,6 +153,8 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
         report = audit_attribute(rows, label, pred, groups, metric or "accuracy",
                                  title or f"Audit of {pred} against {label} in {labels_csv.name}", min_group,
                                  standardize=standardize)
+    if notes:
+        report = dataclasses.replace(report, notes=report.notes + tuple(notes))
     if out_dir is not None:
         paths = write_report(report, out_dir)
         click.echo(f"wrote {paths['markdown']}, {paths['html']}, {paths['json']}", err=True)
@@ -154,6 +164,26 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
                 writer.writeheader()
                 writer.writerows(rows)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else to_markdown(report))
+
+
+def _estimate_groups(rows: list, tasks: tuple[str, ...], image_col: str, root: Path) -> tuple[list, list[str]]:
+    """Rows with est_<task> (and est_prob_<task>) from mien's attribute models, and the notes
+    that say these groups are estimates."""
+    from ..attributes import get_attribute_model
+    from ..audit.core import require_columns
+    from ..audit.run import predict_rows
+
+    require_columns(rows, [image_col])
+    predicted = predict_rows(rows, tasks, image_col, root, progress=lambda r: progress(list(r), "estimate"))
+    out = []
+    for row in predicted:
+        new = {k: v for k, v in row.items() if not k.startswith(("pred_", "prob_")) or k in rows[0]}
+        for task in tasks:
+            new[f"est_{task}"], new[f"est_prob_{task}"] = row[f"pred_{task}"], row[f"prob_{task}"]
+        out.append(new)
+    notes = [f"est_{t} is estimated from {image_col} by {get_attribute_model(t).model} (mien's default {t} model), "
+             f"not a label: the estimator's own errors move rows between groups" for t in tasks]
+    return out, notes
 
 
 COMMANDS = [analyze, audit]

@@ -37,3 +37,26 @@ def test_analyzer_without_landmarks_and_bad_image(tmp_path, group_photo):
     bad.write_bytes(b"not an image")
     res = CliRunner().invoke(cli, ["analyze", str(bad)])
     assert res.exit_code == 2
+
+
+def test_audit_groups_unlabelled_pairs_by_estimated_gender(tmp_path, data_dir):
+    """Verification pairs with no demographic labels, grouped by mien's gender estimate of path1."""
+    import csv
+
+    with open(data_dir / "lfw" / "pairs.csv", newline="") as fh:
+        pairs = [r for r in csv.DictReader(fh) if r["fold"] == "1"][::50]
+    path = tmp_path / "pairs.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path1", "path2", "same", "score"])
+        for i, r in enumerate(pairs):
+            w.writerow([r["path1"], r["path2"], r["same"], 0.9 if i % 3 else 0.1])
+    res = CliRunner().invoke(cli, ["audit", str(path), "--root", str(data_dir / "lfw"), "--image-col", "path1",
+                                   "--estimate", "gender", "--score", "score", "--same", "same", "--threshold", "0.5",
+                                   "--group", "est_gender", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    groups = {g["group"] for a in report["audits"] for g in a["groups"]}
+    assert groups <= {"female", "male"} and "male" in groups
+    assert sum(g["n"] for g in report["audits"][0]["groups"]) == report["audits"][0]["overall"]["n"]
+    assert any("est_gender is estimated from path1 by dlib-gender" in n for n in report["notes"])
