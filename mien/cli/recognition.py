@@ -251,20 +251,26 @@ def _read_pairs(path: Path) -> list[tuple[str, str, int]]:
               help="Cohort file to write (.npz).")
 @click.option("--top-k", type=click.IntRange(2, None), default=DEFAULT_TOP_K, show_default=True,
               help="Nearest cohort faces each score is normalised by.")
+@click.option("--balance-gender", is_flag=True,
+              help="Keep as many faces of each gender (estimated by mien's gender model) as of the rarer one: an "
+                   "unbalanced cohort moves false matches onto the under-represented gender (docs/fairness).")
 @_model_option
 @_tta_options
 @_recognition_detector_options
-def cohort(images: tuple[str, ...], out: Path, top_k: int, model: str, flip: bool, tta: str | None, jitters: int,
-           detector: str, threshold: float | None, min_face: float, tile: int | None, detect_size: int | None,
-           no_refine: bool) -> None:
+def cohort(images: tuple[str, ...], out: Path, top_k: int, balance_gender: bool, model: str, flip: bool,
+           tta: str | None, jitters: int, detector: str, threshold: float | None, min_face: float, tile: int | None,
+           detect_size: int | None, no_refine: bool) -> None:
     """Build a score-normalisation cohort from IMAGES (files or folders).
 
     Use a few thousand faces like the ones you will verify, of people who are not among
     them; each image gives its largest face, images without one are skipped. Then run
     `mien calibrate --cohort OUT` on labelled pairs and `mien verify --cohort OUT`.
     """
-    from ..match.cohort import build_cohort, save_cohort
-    from ..match.verify import embed_image
+    from collections import Counter
+
+    from ..image import load_image
+    from ..match.cohort import Cohort, balanced_subset, build_cohort, save_cohort
+    from ..match.faces import one_face
     from .common import expand_images, progress
 
     files = expand_images(images)
@@ -272,15 +278,36 @@ def cohort(images: tuple[str, ...], out: Path, top_k: int, model: str, flip: boo
         raise InputError("no image files given")
     emb = _embedder(model, flip, tta, jitters)
     det = _detector(detector, threshold, min_face, tile, detect_size)
-    built, skipped = build_cohort(
-        progress(files, "cohort"),
-        lambda path: embed_image(str(path), emb, det, largest=True, source=str(path), refine=_refine(no_refine)),
-        top_k, f"{len(files)} images given to `mien cohort`")
+    gender_model = None
+    if balance_gender:
+        from ..attributes import get_attribute_model
+
+        gender_model = get_attribute_model("gender")
+    genders: list[str] = []
+
+    def embed_one(path):
+        pixels = load_image(path)
+        face = one_face(pixels, det, str(path), largest=True, refine=_refine(no_refine))
+        vectors = emb.embed_faces(pixels, face)
+        if gender_model is not None:  # after the embedding, so skipped images add no label
+            genders.append(str(gender_model.predict(pixels, face)[0].value))
+        return vectors
+
+    # All faces first (top_k is checked once the cohort is final).
+    built, skipped = build_cohort(progress(files, "cohort"), embed_one, 2, f"{len(files)} images given to `mien cohort`")
+    source, vectors = built.source, built.vectors
+    if gender_model is not None:
+        keep = balanced_subset(genders)
+        counts = Counter(genders[i] for i in keep)
+        source += f"; balanced by estimated gender ({gender_model.model}): " + ", ".join(f"{n} {g}" for g, n in sorted(counts.items()))
+        vectors = vectors[keep]
+    built = Cohort(built.model, built.metric, vectors, top_k, source)
     target = save_cohort(built, out)
     for path, why in skipped:
         click.echo(f"skipped {path}: {why}", err=True)
-    click.echo(f"{built.model}: {len(built.vectors)} faces from {len(files)} images ({len(skipped)} skipped), "
-               f"top {built.top_k}; scores are calibrated as {built.score_model}; wrote {target}")
+    click.echo(f"{built.model}: {len(built.vectors)} faces from {len(files)} images ({len(skipped)} skipped"
+               + (f"; {built.source.split('; ')[-1]}" if gender_model is not None else "")
+               + f"), top {built.top_k}; scores are calibrated as {built.score_model}; wrote {target}")
 
 
 COMMANDS = [embed, verify, calibrate, cohort]

@@ -194,6 +194,13 @@ def test_cli_cohort_calibrate_and_verify_with_normalised_scores(tmp_path, data_d
     same, different = results
     assert same["same"] and not different["same"] and same["score_model"] == score_model
     assert same["normalized_distance"] <= same["threshold"] < different["normalized_distance"]
+    # Balanced by estimated gender: as many women as men.
+    out = run("cohort", *[str(data_dir / "lfw" / p) for p in cohort_images], "-o", str(tmp_path / "balanced.npz"),
+              "--top-k", "4", "--balance-gender")
+    assert out.returncode == 0, out.stderr
+    counts = out.stdout.split("(dlib-gender): ")[1].split(")")[0]  # "N female, N male"
+    (n_female, _), (n_male, _) = (part.split() for part in counts.split(", "))
+    assert n_female == n_male and f"{2 * int(n_male)} faces from 24 images" in out.stdout
     # A cohort of plain embeddings does not normalise flip-TTA scores.
     out = run("verify", a, b, "--cohort", str(tmp_path / "cohort.npz"), "--tta", "flip")
     assert out.returncode == 2 and "build a cohort with the same --model and --tta" in out.stderr

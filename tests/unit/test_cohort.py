@@ -124,3 +124,15 @@ def test_build_cohort_skips_images_without_a_face_and_says_why():
         build_cohort(range(12), lambda i: embed_one(0), top_k=5)
     with pytest.raises(InputError, match="cannot give its 10 nearest"):
         build_cohort(range(12), embed_one, top_k=10)
+
+
+def test_balanced_subset_keeps_each_group_as_often_as_the_rarest():
+    from mien.match.cohort import balanced_subset
+
+    labels = ["m"] * 30 + ["f"] * 7 + ["m"] * 5
+    keep = balanced_subset(labels)
+    picked = [labels[i] for i in keep]
+    assert picked.count("f") == picked.count("m") == 7 and list(keep) == sorted(set(keep))
+    assert list(balanced_subset(labels)) == list(keep)  # fixed seed
+    with pytest.raises(InputError, match="one group only"):
+        balanced_subset(["m"] * 5)
