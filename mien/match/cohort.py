@@ -16,8 +16,9 @@ Measured on LFW (docs/recognition.md, ``benchmarks/verification.py --asnorm``): 
 cohort of other people's LFW faces, TAR at FMR 1e-4 over all pairs rises from 68.7% to
 85.0% (dlib-resnet, one view) and 76.4% to 88.3% (8 jitter views), and the 10-fold accuracy
 of jitter8 from 99.35% to 99.47%. A cohort from another domain (UTKFace) keeps most of the
-low-FMR gain but costs 0.1 points of accuracy: build the cohort from faces like the ones
-you verify, of people who are not among them.
+low-FMR gain but costs 0.10-0.15 points of accuracy: build the cohort from faces like the
+ones you verify, of people who are not among them, and as many women as men
+(``balanced_subset``: a cohort that is mostly men moved false matches onto women).
 
 A cohort belongs to one embedding id (model and TTA) and normalised scores need their own
 thresholds, so the normalised scores get their own id, ``<model>+asnorm-<fingerprint>``,
