@@ -139,7 +139,7 @@ def balanced_subset(labels: Sequence[str], seed: int = 0) -> np.ndarray:
     """Indices that keep every label equally often (as often as the rarest), drawn at random.
 
     A cohort that is mostly of one group normalises the other group's faces against
-    look-alikes it barely contains, and moves false matches onto that group: on LFW (77%
+    look-alikes it barely contains, and moves false matches onto that group: on LFW (75%
     of faces estimated male) an unbalanced cohort gave women 2.6x men's FMR at FMR 1e-3 where
     a gender-balanced one gave 1.1x (docs/fairness/README.md).
     """
