@@ -323,12 +323,18 @@ def _pair_scores(vectors: np.ndarray, ids: np.ndarray, metric: str, stats_of) ->
     return [(m[upper][genuine], m[upper][~genuine].astype(np.float32)) for m in (raw, norm)]
 
 
+def people_halves(ids: np.ndarray) -> np.ndarray:
+    """0 or 1 per image: LFW's people split in two random halves (fixed seed), so that one half's
+    pairs can be normalised by a cohort of the other half's images."""
+    people = np.unique(ids)
+    half_of = dict(zip(people, np.random.default_rng(1).integers(0, 2, len(people))))
+    return np.array([half_of[p] for p in ids])
+
+
 def _halves_tar(vectors: np.ndarray, ids: np.ndarray, metric: str, top_k: int) -> tuple[dict[str, float], tuple]:
     """All-pairs TAR with the people split in two halves, each normalised by the other's images,
     and the (genuine, impostor) scores, raw and normalised."""
-    people = np.unique(ids)
-    half_of = dict(zip(people, np.random.default_rng(1).integers(0, 2, len(people))))
-    half = np.array([half_of[p] for p in ids])
+    half = people_halves(ids)
     parts = []
     for h in (0, 1):
         cohort = Cohort("", metric, vectors[half != h], top_k)
@@ -389,15 +395,7 @@ def plot_roc(curves: dict, path: Path) -> None:
     lowest = min(float(tar[far <= 1e-2].max()) for far, tar, _ in curves.values())
     ax.set_xlim(min(float(far[far > 0].min()) for far, _, _ in curves.values()), 1)
     ax.set_ylim(max(0.0, np.floor((lowest - 0.05) * 20) / 20), 1.0)
-    ax.set_xlabel("false accept rate (LFW View 2 pairs)")
-    ax.set_ylabel("true accept rate")
-    ax.set_title("mien on LFW: detect, align, embed, compare")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    print(f"wrote {path}", file=sys.stderr)
+    _finish(fig, ax, path, "false accept rate (LFW View 2 pairs)", "mien on LFW: detect, align, embed, compare")
 
 
 def plot_asnorm(curves: dict, path: Path, top_k: int) -> None:
@@ -416,11 +414,17 @@ def plot_asnorm(curves: dict, path: Path, top_k: int) -> None:
     ax.set_xscale("log")
     ax.set_xlim(1e-7, 1)
     ax.set_ylim(0.3, 1.0)
-    ax.set_xlabel("false match rate (every LFW pair, people split in halves)")
+    _finish(fig, ax, path, "false match rate (every LFW pair, people split in halves)",
+            f"cohort normalisation (AS-norm, top {top_k}): dashed raw, solid normalised", title_size=10, legend_size=7)
+
+
+def _finish(fig, ax, path: Path, xlabel: str, title: str, title_size: float | None = None, legend_size: float = 8) -> None:
+    """Labels, grid and legend of a TAR-against-FAR plot, then write it."""
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("true accept rate")
-    ax.set_title(f"cohort normalisation (AS-norm, top {top_k}): dashed raw, solid normalised", fontsize=10)
+    ax.set_title(title, **({} if title_size is None else {"fontsize": title_size}))  # None: matplotlib's title size
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="lower right", fontsize=legend_size)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

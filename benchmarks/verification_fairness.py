@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import data_root, header  # noqa: E402
-from benchmarks.verification import detect_all, embed_all  # noqa: E402
-from mien.audit import MetricAudit, wilson, write_report  # noqa: E402
-from mien.audit.core import AuditReport, GroupResult, band_label  # noqa: E402
+from benchmarks.verification import detect_all, embed_all, people_halves  # noqa: E402
+from mien.audit import MetricAudit, write_report  # noqa: E402
+from mien.audit.core import AuditReport, GroupResult, band_label, verification_rates  # noqa: E402
 from mien.embed.base import pairwise_distances  # noqa: E402
 from mien.match.cohort import DEFAULT_TOP_K, Cohort, as_norm, balanced_subset  # noqa: E402
 from mien.match.faces import REFINE_SCALE  # noqa: E402
@@ -70,9 +70,7 @@ def estimates(data: Path, paths: list[str], found: dict) -> dict[str, np.ndarray
 def scored_pairs(vectors: np.ndarray, ids: np.ndarray, genders: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
     """Within-half pairs: image indices, genuine flag, raw and AS-norm distances (cohort: all of the
     other half's images, or as many of them estimated female as male, ``balanced_subset``)."""
-    people = np.unique(ids)
-    half_of = dict(zip(people, np.random.default_rng(1).integers(0, 2, len(people))))
-    half = np.array([half_of[p] for p in ids])
+    half = people_halves(ids)
     parts = []
     for h in (0, 1):
         members = np.flatnonzero(half == h)
@@ -91,11 +89,7 @@ def scored_pairs(vectors: np.ndarray, ids: np.ndarray, genders: np.ndarray) -> d
 
 
 def rates(column: str, group: str, accept: np.ndarray, genuine: np.ndarray, keep: np.ndarray) -> tuple[GroupResult, GroupResult]:
-    imp, gen = keep & ~genuine, keep & genuine
-    fm, n_imp = int((accept & imp).sum()), int(imp.sum())
-    fnm, n_gen = int((~accept & gen).sum()), int(gen.sum())
-    return (GroupResult(column, group, n_imp, fm / n_imp if n_imp else float("nan"), *wilson(fm, n_imp)),
-            GroupResult(column, group, n_gen, fnm / n_gen if n_gen else float("nan"), *wilson(fnm, n_gen)))
+    return verification_rates(column, group, accept[keep], genuine[keep])
 
 
 def audit(pairs: dict, scores: np.ndarray, threshold: float, groups: dict[str, np.ndarray], title: str) -> AuditReport:

@@ -253,6 +253,17 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
 
 # -- verification audits ------------------------------------------------------------
 
+def verification_rates(column: str, group: str, accept: np.ndarray, genuine: np.ndarray) -> tuple[GroupResult, GroupResult]:
+    """FMR over the impostor pairs and FNMR over the genuine pairs of one group (Wilson intervals),
+    from each pair's decision ``accept`` and truth ``genuine``."""
+    accept, genuine = np.asarray(accept, bool), np.asarray(genuine, bool)
+    n_imp, n_gen = int((~genuine).sum()), int(genuine.sum())
+    fm, fnm = int((accept & ~genuine).sum()), int((~accept & genuine).sum())
+    fmr = GroupResult(column, group, n_imp, fm / n_imp if n_imp else float("nan"), *wilson(fm, n_imp))
+    fnmr = GroupResult(column, group, n_gen, fnm / n_gen if n_gen else float("nan"), *wilson(fnm, n_gen))
+    return fmr, fnmr
+
+
 def audit_verification(rows: Sequence[Row], score: str, same: str, group_columns: Sequence[str],
                        threshold: float, higher_is_same: bool = True, title: str = "Verification audit",
                        min_group: int = 1) -> AuditReport:
@@ -264,11 +275,7 @@ def audit_verification(rows: Sequence[Row], score: str, same: str, group_columns
     accept = scores >= threshold if higher_is_same else scores <= threshold
 
     def rates(column: str, group: str, idx: np.ndarray) -> tuple[GroupResult, GroupResult]:
-        imp, gen = idx[~genuine[idx]], idx[genuine[idx]]
-        fm, fnm = int(accept[imp].sum()), int((~accept[gen]).sum())
-        fmr = GroupResult(column, group, len(imp), fm / len(imp) if len(imp) else float("nan"), *wilson(fm, len(imp)))
-        fnmr = GroupResult(column, group, len(gen), fnm / len(gen) if len(gen) else float("nan"), *wilson(fnm, len(gen)))
-        return fmr, fnmr
+        return verification_rates(column, group, accept[idx], genuine[idx])
 
     everything = np.arange(len(rows))
     audits, notes = [], []
