@@ -12,12 +12,12 @@ mien predicts no race or ethnicity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
 
-from .attributes import AttributeModel, Prediction, get_attribute_model
+from .attributes import AttributeModel, Prediction, get_attribute_model, withholding
 from .detect import DEFAULT_DETECTOR, Detector, get_detector
 from .errors import InputError
 from .image import ImageInput, load_image
@@ -99,6 +99,8 @@ class Analyzer:
     attributes  tasks or model names: any of "age", "gender", "expression"
     quality     run the quality checks (needs the face mesh)
     liveness    run the EXPERIMENTAL antispoof + liveness models
+    min_probability  per task, e.g. {"gender": 0.8}: answer "unknown" (``ABSTAIN``) instead
+                of guessing when the classifier's top probability is lower
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class Analyzer:
         liveness: bool = False,
         thresholds: QualityThresholds | None = None,
         max_faces: int | None = None,
+        min_probability: Mapping[str, float] | None = None,
     ) -> None:
         if quality and landmarks != "face-mesh":
             raise InputError("quality checks need the face mesh (landmarks='face-mesh')")
@@ -119,6 +122,7 @@ class Analyzer:
         options = {"iris": iris} if landmarks == "face-mesh" else {}
         self._landmarker = get_landmarker(landmarks, **options) if landmarks else None
         self._attributes: list[AttributeModel] = [get_attribute_model(a) for a in attributes]
+        self._attributes = withholding(self._attributes, min_probability or {})
         self.quality = quality
         self.liveness = liveness
         self.thresholds = thresholds
@@ -164,7 +168,8 @@ def labels(result: FaceAnalysis) -> str:
     if result.age is not None:
         parts.append(f"{result.age.value:.0f}y")
     if result.gender is not None:
-        parts.append(f"{result.gender.value[0].upper()} {result.gender.probability:.0%}")
+        sign = "?" if result.gender.withheld else result.gender.value[0].upper()
+        parts.append(f"{sign} {result.gender.probability:.0%}")
     if result.expression is not None:
         parts.append(f"{result.expression.value} {result.expression.probability:.0%}")
     if result.quality is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from ..errors import UnknownModelError
-from .base import AttributeModel, Classifier, Prediction
+from .base import ABSTAIN, Abstaining, AttributeModel, Classifier, Prediction, withholding
 
 # name -> "module:Class"; imported only when asked for, so importing mien loads nothing.
 ATTRIBUTE_MODELS: dict[str, str] = {
@@ -28,14 +28,20 @@ ATTRIBUTE_MODELS: dict[str, str] = {
 DEFAULTS = {"age": "dlib-age", "gender": "dlib-gender", "expression": "fer-emotion"}
 
 
-def get_attribute_model(name: str, **options) -> AttributeModel:
-    """An attribute model by registry name (or by task: "age", "gender", "expression")."""
+def get_attribute_model(name: str, min_probability: float | None = None, **options) -> AttributeModel:
+    """An attribute model by registry name (or by task: "age", "gender", "expression").
+
+    ``min_probability``: classifiers only; a face whose top probability is under it gets
+    the value ``ABSTAIN`` ("unknown") instead of a guess (``Abstaining``).
+    """
     name = DEFAULTS.get(name, name)
     try:
         module, cls = ATTRIBUTE_MODELS[name].split(":")
     except KeyError:
         raise UnknownModelError(name, [*ATTRIBUTE_MODELS, *DEFAULTS], kind="attribute model") from None
-    return getattr(import_module(module), cls)(**options)
+    model = getattr(import_module(module), cls)(**options)
+    return model if min_probability is None else Abstaining(model, min_probability)
 
 
-__all__ = ["ATTRIBUTE_MODELS", "DEFAULTS", "AttributeModel", "Classifier", "Prediction", "get_attribute_model"]
+__all__ = ["ABSTAIN", "ATTRIBUTE_MODELS", "DEFAULTS", "Abstaining", "AttributeModel", "Classifier", "Prediction",
+           "get_attribute_model", "withholding"]

@@ -19,6 +19,11 @@ that treats every race alike. ``standardize=COLUMN`` (attribute audits) separate
 by direct standardisation: each group's metric is measured within every stratum of
 COLUMN (e.g. age band) and averaged with the whole set's stratum shares, as if every group
 had the same mix. The raw value stays beside it.
+
+A classifier may withhold its answer ("unknown", ``mien.attributes.ABSTAIN``) where it is
+unsure. Accuracy is then measured over the answered rows only, and a second metric,
+``coverage`` (the share answered), says for which groups it withheld more: withholding
+can move errors out of the accuracy figure and onto one group's coverage.
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..attributes.base import ABSTAIN
 from ..errors import InputError
 from .stats import bootstrap, wilson
 
 Row = Mapping[str, Any]
-LOWER_IS_BETTER = {"mae": True, "error": True, "fmr": True, "fnmr": True, "accuracy": False}
+LOWER_IS_BETTER = {"mae": True, "error": True, "fmr": True, "fnmr": True, "accuracy": False, "coverage": False}
 
 
 @dataclass(frozen=True)
@@ -219,33 +225,49 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
     if not group_columns:
         raise InputError("give at least one group column")
     require_columns(rows, [label, prediction, *group_columns, *([standardize] if standardize else [])])
-    if metric == "mae":
-        per_row = np.abs(_floats(rows, prediction) - _floats(rows, label))
-        plain = lambda col, grp, idx: _mae(col, grp, per_row[idx], seed)  # noqa: E731
-    else:
-        per_row = np.array([str(r[prediction]).strip().lower() == str(r[label]).strip().lower() for r in rows])
-        plain = lambda col, grp, idx: _accuracy(col, grp, per_row[idx])  # noqa: E731
     everything = np.arange(len(rows))
+    if metric == "mae":
+        measures = [("mae", np.abs(_floats(rows, prediction) - _floats(rows, label)), np.ones(len(rows), bool))]
+    else:
+        predicted = [str(r[prediction]).strip().lower() for r in rows]
+        answered = np.array([p != ABSTAIN for p in predicted])
+        correct = np.array([p == str(r[label]).strip().lower() for p, r in zip(predicted, rows)])
+        measures = [("accuracy", correct, answered)]
+        if not answered.all():
+            measures.append(("coverage", answered, np.ones(len(rows), bool)))
     audits, notes = [], []
     strata = np.array([str(r[standardize]) for r in rows]) if standardize else None
     shares = {s: len(i) / len(rows) for s, i in _groups(rows, standardize).items()} if standardize else {}
     for column in group_columns:
         by_mix = standardize is not None and column != standardize
-        make = (lambda col, grp, idx: _standardised(col, grp, per_row, idx, strata, shares, seed)) if by_mix else plain
-        groups = []
-        for group, idx in _groups(rows, column).items():
-            if len(idx) < min_group:
-                notes.append(f"{column}={group}: {len(idx)} rows, under the minimum of {min_group}; left out")
-                continue
-            groups.append(make(column, group, idx))
-            missing = [s for s in shares if by_mix and not (strata[idx] == s).any()]
-            if missing:
-                notes.append(f"{column}={group} has no rows with {standardize} {', '.join(missing)} "
-                             f"({100 * sum(shares[s] for s in missing):.1f}% of all rows): its standardised value "
-                             "averages the other strata")
-        if groups:
-            audits.append(MetricAudit(metric, column, make(column, "all", everything), tuple(groups)))
+        for name, per_row, counted in measures:
+            def make(col: str, grp: str, idx: np.ndarray) -> GroupResult:
+                if by_mix:
+                    return _standardised(col, grp, per_row, idx, strata, shares, seed)
+                return _mae(col, grp, per_row[idx], seed) if name == "mae" else _accuracy(col, grp, per_row[idx])
+
+            groups = []
+            for group, idx in _groups(rows, column).items():
+                if len(idx) < min_group:
+                    if name == measures[0][0]:
+                        notes.append(f"{column}={group}: {len(idx)} rows, under the minimum of {min_group}; left out")
+                    continue
+                idx = idx[counted[idx]]
+                if not len(idx):
+                    notes.append(f"{column}={group}: every prediction withheld; no {name} to report")
+                    continue
+                groups.append(make(column, group, idx))
+                missing = [s for s in shares if by_mix and not (strata[idx] == s).any()]
+                if missing:
+                    notes.append(f"{column}={group} has no {'answered ' if name == 'accuracy' and len(measures) > 1 else ''}"
+                                 f"rows with {standardize} {', '.join(missing)} "
+                                 f"({100 * sum(shares[s] for s in missing):.1f}% of all rows): its standardised value "
+                                 "averages the other strata")
+            if groups:
+                audits.append(MetricAudit(name, column, make(column, "all", everything[counted]), tuple(groups)))
     meta = {"rows": len(rows), "label": label, "prediction": prediction, "metric": metric}
+    if len(measures) > 1:
+        meta["withheld"] = int((~measures[1][1]).sum())
     if standardize:
         meta["standardized_by"] = standardize
     return AuditReport(title, "attribute", tuple(audits), tuple(notes), meta)

@@ -10,13 +10,14 @@ from typing import Any
 from ..errors import MienError, StorageError
 from .core import AuditReport, MetricAudit
 
-LABELS = {"accuracy": "accuracy", "mae": "MAE (years)", "fmr": "FMR", "fnmr": "FNMR"}
+LABELS = {"accuracy": "accuracy", "coverage": "coverage (answered)", "mae": "MAE (years)", "fmr": "FMR", "fnmr": "FNMR"}
+SHARES = ("accuracy", "coverage")  # higher is better; shown with two decimals, ratios of 1 - value
 
 
 def _fmt(metric: str, v: float) -> str:
     if metric == "mae":
         return f"{v:.2f}"
-    return f"{100 * v:.2f}%" if metric == "accuracy" else f"{100 * v:.3f}%"
+    return f"{100 * v:.2f}%" if metric in SHARES else f"{100 * v:.3f}%"
 
 
 def chart(audit: MetricAudit, path: Path) -> Path:
@@ -41,10 +42,10 @@ def chart(audit: MetricAudit, path: Path) -> Path:
                label=f"all: {_fmt(audit.metric, audit.overall.value)}")
     ax.set_ylabel(LABELS[audit.metric] + ("" if audit.metric == "mae" else " (%)"))
     ax.set_title(f"{LABELS[audit.metric]} by {audit.column} (worst/best {audit.ratio:.2f}x)", fontsize=10)
-    if audit.metric == "accuracy":
+    if audit.metric in SHARES:
         low = min(g.low for g in groups) * 100
         ax.set_ylim(max(0.0, low - 5), 100)
-    ax.legend(fontsize=8, loc="lower right" if audit.metric == "accuracy" else "upper right")
+    ax.legend(fontsize=8, loc="lower right" if audit.metric in SHARES else "upper right")
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,10 @@ def _rows(audit: MetricAudit) -> list[list[str]]:
 def _method(report: AuditReport) -> str:
     text = ("Intervals are 95%: Wilson for rates, percentile bootstrap (1000 rounds, fixed seed) for MAE. "
             "For accuracy the ratio compares error rates (1 - accuracy).")
+    if report.meta.get("withheld"):
+        text += (f" The model withheld {report.meta['withheld']} of {report.meta['rows']} predictions as unsure: "
+                 "accuracy is over the answered rows, coverage is the share answered, and its ratio compares "
+                 "the shares withheld.")
     column = report.meta.get("standardized_by")
     if column:
         text += (f" Values by every column but {column} are standardised to the whole set's mix of {column} "

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..attributes import get_attribute_model
+from ..attributes import get_attribute_model, withholding
 from ..detect import Detector, get_detector
+from ..errors import ImageError
 from ..image import load_image
 from ..types import Faces
 
@@ -25,14 +26,28 @@ def face_or_frame(detector: Detector, image: np.ndarray) -> tuple[Faces, bool]:
 
 def predict_rows(rows: Sequence[dict[str, Any]], tasks: Iterable[str], image_column: str, root: str | Path,
                  detector: str | Detector = "centerface",
-                 progress: Callable[[Iterable], Iterable] = lambda x: x) -> list[dict[str, Any]]:
-    """New rows with ``pred_<task>`` and ``prob_<task>`` for each task, plus ``detected``."""
+                 progress: Callable[[Iterable], Iterable] = lambda x: x,
+                 min_probability: Mapping[str, float] | None = None,
+                 unreadable: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """New rows with ``pred_<task>`` and ``prob_<task>`` for each task, plus ``detected``.
+
+    ``min_probability`` (per task) withholds low-probability classes as ``ABSTAIN``. A row
+    whose image cannot be read raises ``ImageError``, unless ``unreadable`` is a list: then
+    the row is left out and ``(path, reason)`` appended, so one bad file in a long audit
+    does not end it.
+    """
     det = detector if isinstance(detector, Detector) else get_detector(detector)
-    models = {t: get_attribute_model(t) for t in tasks}
+    models = dict(zip(tasks, withholding([get_attribute_model(t) for t in tasks], min_probability or {})))
     root = Path(root)
     out = []
     for row in progress(rows):
-        image = load_image(root / row[image_column])
+        try:
+            image = load_image(root / row[image_column])
+        except ImageError as exc:
+            if unreadable is None:
+                raise
+            unreadable.append((str(row[image_column]), str(exc)))
+            continue
         face, found = face_or_frame(det, image)
         new = {**row, "detected": int(found)}
         for task, model in models.items():

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from mien.analyze import Analyzer
-from mien.cli import cli
+from mien.cli import cli, main
 from mien.image import load_image, save_image
 
 
@@ -60,3 +60,50 @@ def test_audit_groups_unlabelled_pairs_by_estimated_gender(tmp_path, data_dir):
     assert groups <= {"female", "male"} and "male" in groups
     assert sum(g["n"] for g in report["audits"][0]["groups"]) == report["audits"][0]["overall"]["n"]
     assert any("est_gender is estimated from path1 by dlib-gender" in n for n in report["notes"])
+
+
+def test_analyze_withholds_unsure_gender(tmp_path, group_photo, capsys):
+    sure = Analyzer(landmarks=None, attributes=("gender",)).analyze(group_photo)
+    probs = sorted(r.gender.probability for r in sure.results)
+    cut = (probs[0] + probs[-1]) / 2 if probs[0] < probs[-1] else probs[0]
+    unsure = Analyzer(landmarks=None, attributes=("gender",), min_probability={"gender": cut}).analyze(group_photo)
+    for before, after in zip(sure.results, unsure.results):
+        assert after.gender.probability == before.gender.probability
+        assert after.gender.withheld == (before.gender.probability < cut)
+        assert after.gender.value == ("unknown" if after.gender.withheld else before.gender.value)
+    assert any(r.gender.withheld for r in unsure.results)
+    src = tmp_path / "group.png"
+    save_image(group_photo, src)
+    res = CliRunner().invoke(cli, ["analyze", str(src), "--json", "--landmarks", "none", "--attributes", "gender",
+                                   "--min-probability", f"gender={cut}"])
+    assert res.exit_code == 0, res.output
+    values = [f["gender"]["value"] for f in json.loads(res.stdout)["faces"]]
+    assert values == [r.gender.value for r in unsure.results]
+    for bad, why in (("age=0.5", "not a classifier"), ("race=0.5", "not among the attributes"),
+                     ("gender=2", "within 0..1"), ("gender=x", "needs numbers")):
+        assert main(["analyze", str(src), "--min-probability", bad]) == 2
+        assert why in capsys.readouterr().err
+
+
+def test_audit_run_leaves_out_unreadable_images_and_reports_coverage(tmp_path, data_dir):
+    import csv
+
+    with open(data_dir / "utkface" / "labels.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[::400]
+    (tmp_path / "broken.jpg").write_bytes(b"")
+    rows.append({"path": str(tmp_path / "broken.jpg"), "age": "30", "gender": "male", "race": "white"})
+    path = tmp_path / "labels.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    res = CliRunner().invoke(cli, ["audit", str(path), "--root", str(data_dir / "utkface"), "--run", "gender",
+                                   "--min-probability", "0.95", "--group", "gender", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout[res.stdout.index("{"):])
+    assert report["meta"]["rows"] == len(rows) - 1
+    assert any(n.startswith(f"1 of {len(rows)} rows left out: image unreadable") for n in report["notes"])
+    metrics = [a["metric"] for a in report["audits"]]
+    assert metrics == ["accuracy", "coverage"]  # some of UTKFace's faces are under 0.95
+    coverage = report["audits"][1]["overall"]
+    assert 0 < coverage["value"] < 1 and report["audits"][0]["overall"]["n"] == round(coverage["value"] * coverage["n"])

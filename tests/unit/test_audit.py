@@ -127,3 +127,26 @@ def test_standardising_notes_a_stratum_a_group_lacks():
     assert any("g=c has no rows with band child" in n for n in report.notes)
     with pytest.raises(InputError, match="missing column"):
         audit_attribute(rows, "age", "pred", ["g"], "mae", standardize="nope")
+
+
+def test_withheld_predictions_give_accuracy_over_the_answered_and_coverage():
+    rows = []
+    for i in range(100):  # a: answers all, 90% right; b: withholds 40, 54 of 60 answered right
+        rows.append({"g": "a", "label": "m", "pred": "m" if i < 90 else "f"})
+        rows.append({"g": "b", "label": "m", "pred": "unknown" if i < 40 else ("m" if i < 94 else "f")})
+    report = audit_attribute(rows, "label", "pred", ["g"], "accuracy")
+    accuracy, coverage = report.audits
+    assert (accuracy.metric, coverage.metric) == ("accuracy", "coverage")
+    by = {g.group: g for g in accuracy.groups}
+    assert by["a"].value == pytest.approx(0.9) and by["b"].value == pytest.approx(0.9) and by["b"].n == 60
+    assert accuracy.overall.n == 160 and accuracy.ratio == pytest.approx(1.0)
+    assert {g.group: g.value for g in coverage.groups} == {"a": 1.0, "b": pytest.approx(0.6)}
+    assert coverage.worst.group == "b" and coverage.ratio == float("inf")  # a withholds nothing
+    assert report.meta["withheld"] == 40 and "withheld 40 of 200" in to_markdown(report)
+
+
+def test_a_group_with_every_prediction_withheld_is_noted():
+    rows = [{"g": "a", "label": "m", "pred": "m"}, {"g": "b", "label": "m", "pred": "unknown"}]
+    report = audit_attribute(rows, "label", "pred", ["g"], "accuracy")
+    assert [g.group for g in report.audits[0].groups] == ["a"]
+    assert any("g=b: every prediction withheld" in n for n in report.notes)
