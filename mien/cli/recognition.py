@@ -266,11 +266,8 @@ def cohort(images: tuple[str, ...], out: Path, top_k: int, balance_gender: bool,
     them; each image gives its largest face, images without one are skipped. Then run
     `mien calibrate --cohort OUT` on labelled pairs and `mien verify --cohort OUT`.
     """
-    from collections import Counter
-
-    from ..image import load_image
-    from ..match.cohort import Cohort, balanced_subset, build_cohort, save_cohort
-    from ..match.faces import one_face
+    from ..match.cohort import build_cohort, save_cohort
+    from ..match.verify import embed_located
     from .common import expand_images, progress
 
     files = expand_images(images)
@@ -283,25 +280,16 @@ def cohort(images: tuple[str, ...], out: Path, top_k: int, balance_gender: bool,
         from ..attributes import get_attribute_model
 
         gender_model = get_attribute_model("gender")
-    genders: list[str] = []
 
     def embed_one(path):
-        pixels = load_image(path)
-        face = one_face(pixels, det, str(path), largest=True, refine=_refine(no_refine))
-        vectors = emb.embed_faces(pixels, face)
-        if gender_model is not None:  # after the embedding, so skipped images add no label
-            genders.append(str(gender_model.predict(pixels, face)[0].value))
-        return vectors
+        vectors, pixels, face = embed_located(path, emb, det, largest=True, refine=_refine(no_refine))
+        if gender_model is None:
+            return vectors
+        return vectors, gender_model.predict(pixels, face)[0].value
 
-    # All faces first (top_k is checked once the cohort is final).
-    built, skipped = build_cohort(progress(files, "cohort"), embed_one, 2, f"{len(files)} images given to `mien cohort`")
-    source, vectors = built.source, built.vectors
-    if gender_model is not None:
-        keep = balanced_subset(genders)
-        counts = Counter(genders[i] for i in keep)
-        source += f"; balanced by estimated gender ({gender_model.model}): " + ", ".join(f"{n} {g}" for g, n in sorted(counts.items()))
-        vectors = vectors[keep]
-    built = Cohort(built.model, built.metric, vectors, top_k, source)
+    balance_by = f"estimated gender ({gender_model.model})" if gender_model is not None else None
+    built, skipped = build_cohort(progress(files, "cohort"), embed_one, top_k,
+                                  f"{len(files)} images given to `mien cohort`", balance_by)
     target = save_cohort(built, out)
     for path, why in skipped:
         click.echo(f"skipped {path}: {why}", err=True)

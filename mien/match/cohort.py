@@ -31,6 +31,7 @@ import hashlib
 import io
 import os
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -116,23 +117,34 @@ def as_norm(distance: np.ndarray, stats_a: tuple[np.ndarray, np.ndarray],
 
 
 def build_cohort(images: Iterable[Any], embed_one: Callable[[Any], Any], top_k: int = DEFAULT_TOP_K,
-                 source: str = "") -> tuple[Cohort, list[tuple[str, str]]]:
+                 source: str = "", balance_by: str | None = None) -> tuple[Cohort, list[tuple[str, str]]]:
     """A cohort from the largest face of each image; ``embed_one(image) -> Embeddings`` of one face.
 
+    ``balance_by`` names a label (e.g. "estimated gender (dlib-gender)"): ``embed_one`` then
+    returns ``(Embeddings, label)`` and the cohort keeps every label equally often
+    (``balanced_subset``), saying so in its ``source``. ``top_k`` is checked on the final set.
     Returns the cohort and (image, reason) for each image skipped (no face, unreadable).
     """
-    vectors, skipped, model, metric = [], [], None, None
+    vectors, labels, skipped, model, metric = [], [], [], None, None
     for image in images:
         try:
-            emb = embed_one(image)
+            out = embed_one(image)
         except InputError as exc:  # no face, unreadable file: the cohort does without it
             skipped.append((str(image), str(exc)))
             continue
+        emb, label = out if balance_by is not None else (out, None)
         model, metric = emb.model, emb.metric
         vectors.append(emb.vectors[0])
+        labels.append(str(label))
     if model is None:
         raise InputError(f"no face found in any of the {len(skipped)} cohort images")
-    return Cohort(model, metric, np.asarray(vectors, np.float32), top_k, source), skipped
+    vectors = np.asarray(vectors, np.float32)
+    if balance_by is not None:
+        keep = balanced_subset(labels)
+        counts = Counter(labels[i] for i in keep)
+        source += f"; balanced by {balance_by}: " + ", ".join(f"{n} {g}" for g, n in sorted(counts.items()))
+        vectors = vectors[keep]
+    return Cohort(model, metric, vectors, top_k, source), skipped
 
 
 def balanced_subset(labels: Sequence[str], seed: int = 0) -> np.ndarray:

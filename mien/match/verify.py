@@ -24,6 +24,7 @@ from ..embed.base import l2_normalize
 from ..image import load_image
 from .calibration import load_calibration
 from .cohort import Cohort
+from ..types import Faces
 from .faces import REFINE_SCALE, one_face, recognition_detector
 
 DEFAULT_FMR = 1e-3
@@ -110,11 +111,24 @@ def embed_image(
     ``refine``: landmarks averaged with a detection at this fraction of the size
     (``mien.match.faces.refine_landmarks``; None skips that pass: faster, less accurate).
     """
+    return embed_located(image, embedder, detector, largest, source, refine)[0]
+
+
+def embed_located(
+    image: Any,
+    embedder: Embedder | str | None = None,
+    detector: Any = None,
+    largest: bool = False,
+    source: str | None = None,
+    refine: float | None = REFINE_SCALE,
+) -> tuple[Embeddings, np.ndarray, Faces]:
+    """``embed_image``, plus the decoded RGB pixels and the face it embedded, for callers that
+    also run other models on that face (``mien cohort --balance-gender``)."""
     model, detector = _resolve(embedder, detector)
     label = source or (str(image) if isinstance(image, (str, os.PathLike)) else "the image")
     pixels = load_image(image)
     face = one_face(pixels, detector, label, largest, refine)
-    return model.embed_faces(pixels, face)
+    return model.embed_faces(pixels, face), pixels, face
 
 
 def verify_images(

@@ -126,6 +126,23 @@ def test_build_cohort_skips_images_without_a_face_and_says_why():
         build_cohort(range(12), embed_one, top_k=10)
 
 
+def test_build_cohort_balances_by_a_label_and_checks_top_k_on_the_final_set():
+    from mien.match.cohort import build_cohort
+
+    vectors = unit_vectors(12)
+    labels = ["f"] * 3 + ["m"] * 9
+
+    def embed_one(i):
+        return Embeddings(vectors[i : i + 1], "toy", "euclidean"), labels[i]
+
+    cohort, skipped = build_cohort(range(12), embed_one, top_k=6, source="toy", balance_by="estimated gender (toy)")
+    assert len(cohort.vectors) == 6 and not skipped
+    assert cohort.source == "toy; balanced by estimated gender (toy): 3 f, 3 m"
+    assert sum(any(np.array_equal(v, w) for w in vectors[:3]) for v in cohort.vectors) == 3  # every f kept
+    with pytest.raises(InputError, match="cannot give its 7 nearest"):  # 12 faces, but 6 once balanced
+        build_cohort(range(12), embed_one, top_k=7, balance_by="estimated gender (toy)")
+
+
 def test_balanced_subset_keeps_each_group_as_often_as_the_rarest():
     from mien.match.cohort import balanced_subset
 
