@@ -32,6 +32,7 @@ PAIRS = [
     ("utk-age / utk-gender (UTKFace heads)", "utk-age", "utk-gender", False),
     ("faceres-age / faceres-gender", "faceres-age", "faceres-gender", False),
     ("ssrnet-age / ssrnet-gender", "ssrnet-age", "ssrnet-gender", False),
+    ("gear-age / gear-gender", "gear-age", "gear-gender", False),
 ]
 
 

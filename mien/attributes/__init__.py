@@ -19,6 +19,8 @@ ATTRIBUTE_MODELS: dict[str, str] = {
     "fer-emotion": "mien.attributes.fer_emotion:FerEmotion",
     "faceres-age": "mien.attributes.faceres:FaceresAge",  # research use only
     "faceres-gender": "mien.attributes.faceres:FaceresGender",  # research use only
+    "gear-age": "mien.attributes.gear:GearAge",  # licence unstated: not for commercial use
+    "gear-gender": "mien.attributes.gear:GearGender",  # licence unstated: not for commercial use
     "ssrnet-age": "mien.attributes.ssrnet:SsrnetAge",  # research use only
     "ssrnet-gender": "mien.attributes.ssrnet:SsrnetGender",  # research use only
     "utk-age": "mien.attributes.heads:UtkAge",  # trained on UTKFace: research use only

@@ -130,6 +130,22 @@ def test_faceres_alternatives(group_photo, group_faces):
     assert [genders[i].value for i in sure] == [ref[i] for i in sure]
 
 
+def test_gear_alternatives_read_age_and_gender_only(group_photo, group_faces):
+    from mien.attributes.gear import AGE_CENTRES, run_gear
+
+    ages = get_attribute_model("gear-age").predict(group_photo, group_faces)
+    genders = get_attribute_model("gear-gender").predict(group_photo, group_faces)
+    assert all(p.model == "gear" for p in ages + genders) and len(ages) == len(group_faces)
+    assert all(AGE_CENTRES[0] <= p.value <= AGE_CENTRES[-1] for p in ages)
+    assert all(abs(sum(p.scores.values()) - 1) < 1e-6 for p in genders)
+    ref = [g["gender"] for g in GOLDEN["age_and_gender"]]
+    sure = [i for i, g in enumerate(GOLDEN["age_and_gender"]) if g["gender_confidence"] >= 95]
+    agree = sum(genders[i].value == ref[i] for i in sure)
+    assert agree >= len(sure) - 1, [(genders[i].value, ref[i]) for i in sure]
+    with pytest.raises(ValueError, match="race"):
+        run_gear(group_photo, group_faces, "race_output")
+
+
 def test_dlib_gender_balances_the_two_error_rates_by_a_log_odds_shift(group_photo, group_faces):
     from mien.attributes.dlib_gender import MALE_LOGIT_SHIFT, DlibGender
 

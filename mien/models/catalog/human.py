@@ -48,7 +48,7 @@ SPECS = [
         license="upstream Udolf15/GEAR-Predictor, licence unstated: not cleared for commercial use",
         commercial=False,
         size_bytes=1498916,
-        description="GEAR: age, gender and race heads.",
+        description="GEAR: age (7 bins) and gender heads (gear-age, gear-gender); mien never reads its race head.",
         **_tfjs("gear", "d364960439f8ff5d73e5a38e16ffc695a586330f5e03e40b6e0e7a3ec77ff03f",
                 "53ef6bad582dd0a4617908489404866d96593ad11f29dec8f084dacaaf7f9ff6"),
     ),
