@@ -97,10 +97,14 @@ def embed(image: str, model: str, flip: bool, tta: str | None, jitters: int, all
         vectors = embed_image(image, emb, det, largest=largest, source=image, refine=_refine(no_refine))
         found = None
     out = {"image": image, "model": vectors.model, "metric": vectors.metric, "dim": vectors.dim}
+    spreads = [None] * len(vectors) if vectors.spread is None else [round(float(v), 6) for v in vectors.spread]
     if found is None:
         out["embedding"] = vectors.to_list()[0]
+        if spreads[0] is not None:
+            out["spread"] = spreads[0]
     else:
-        out["faces"] = [{**face, "embedding": vec} for face, vec in zip(found, vectors.to_list())]
+        out["faces"] = [{**face, "embedding": vec, **({"spread": sp} if sp is not None else {})}
+                        for face, vec, sp in zip(found, vectors.to_list(), spreads)]
     echo_json([out])
 
 

@@ -28,11 +28,19 @@ METRICS = ("euclidean", "cosine")
 
 @dataclass(frozen=True, eq=False)
 class Embeddings:
-    """Face descriptors (N, D) float32, tagged with the model id and its metric."""
+    """Face descriptors (N, D) float32, tagged with the model id and its metric.
+
+    ``spread`` (N,), with test-time augmentation only: how far each face's views' vectors
+    lie from their mean, in the model's metric (``view_spread``). A face whose embedding
+    moves when it is mirrored or shifted a little is one the model is unsure of: on LFW,
+    setting aside the pairs with the largest spread removes false non-matches faster
+    than any of mien's image quality checks (docs/recognition.md, "Which faces fail").
+    """
 
     vectors: np.ndarray
     model: str
     metric: str = "cosine"
+    spread: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         vectors = np.asarray(self.vectors, np.float32)
@@ -43,6 +51,11 @@ class Embeddings:
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
         object.__setattr__(self, "vectors", vectors)
+        if self.spread is not None:
+            spread = np.asarray(self.spread, np.float32).reshape(-1)
+            if len(spread) != len(vectors):
+                raise ShapeError("spread", f"({len(vectors)},)", tuple(spread.shape))
+            object.__setattr__(self, "spread", spread)
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -50,7 +63,8 @@ class Embeddings:
     def __getitem__(self, index: Any) -> "Embeddings":
         if isinstance(index, (int, np.integer)):
             index = [int(index)]
-        return Embeddings(self.vectors[index], self.model, self.metric)
+        return Embeddings(self.vectors[index], self.model, self.metric,
+                          None if self.spread is None else self.spread[index])
 
     def __repr__(self) -> str:
         return f"Embeddings(n={len(self)}, dim={self.dim}, model={self.model!r}, metric={self.metric!r})"
@@ -81,7 +95,17 @@ class Embeddings:
             raise ValueError("concat needs at least one Embeddings")
         for p in parts[1:]:
             parts[0].check_comparable(p)
-        return cls(np.concatenate([p.vectors for p in parts]), parts[0].model, parts[0].metric)
+        spread = None if any(p.spread is None for p in parts) else np.concatenate([p.spread for p in parts])
+        return cls(np.concatenate([p.vectors for p in parts]), parts[0].model, parts[0].metric, spread)
+
+
+def view_spread(views: np.ndarray, metric: str) -> np.ndarray:
+    """(N,) mean distance, in ``metric``, of each face's (N, V, D) view vectors to their mean."""
+    views = np.asarray(views, np.float64)
+    mean = views.mean(axis=1, keepdims=True)
+    if metric == "cosine":
+        return 1.0 - (l2_normalize(views) * l2_normalize(mean)).sum(axis=2).mean(axis=1)
+    return np.linalg.norm(views - mean, axis=2).mean(axis=1)
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
@@ -180,8 +204,10 @@ class Embedder(ABC):
         return out
 
     def embed(self, crops: AlignedFaces | np.ndarray) -> Embeddings:
-        """Embed aligned crops in batches; with TTA, the mean of the views' vectors."""
-        return Embeddings(self.embed_views(crops).mean(axis=1), self.model_id, self.info.metric)
+        """Embed aligned crops in batches; with TTA, the mean of the views' vectors and their spread."""
+        views = self.embed_views(crops)
+        spread = view_spread(views, self.info.metric) if views.shape[1] > 1 else None
+        return Embeddings(views.mean(axis=1), self.model_id, self.info.metric, spread)
 
     def embed_faces(self, image: np.ndarray, faces: Faces) -> Embeddings:
         """Align ``faces`` found in ``image`` and embed them (one row per face)."""

@@ -45,10 +45,12 @@ class Verification:
     calibration: str  # where the threshold came from
     normalized_distance: float | None = None  # with a cohort: the AS-norm score, compared with the threshold
     score_model: str | None = None  # with a cohort: the id its calibration is kept under
+    spread_a: float | None = None  # with TTA: each face's Embeddings.spread (larger: less sure)
+    spread_b: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("distance", "similarity", "threshold", "normalized_distance"):
+        for key in ("distance", "similarity", "threshold", "normalized_distance", "spread_a", "spread_b"):
             if d[key] is not None:
                 d[key] = round(d[key], 6)
         return d
@@ -95,6 +97,8 @@ def verify(
         calibration=cal.source,
         normalized_distance=normalized,
         score_model=score_model,
+        spread_a=None if a.spread is None else float(a.spread[0]),
+        spread_b=None if b.spread is None else float(b.spread[0]),
     )
 
 

@@ -136,3 +136,29 @@ def test_converter_rejects_truncated_and_foreign_files(tmp_path):
     bad.write_bytes(data[:1000])
     with pytest.raises(ConversionError):
         convert(bad, tmp_path / "out.onnx")
+
+
+def test_tta_embeddings_carry_their_views_spread(data_dir, dlib_chips, embedder):
+    """spread = mean distance of the views to their mean; none without views; larger for degraded faces."""
+    import cv2
+
+    from mien.embed.base import view_spread
+    from mien.match import embed_image
+
+    jitter = get_embedder("dlib-resnet", tta="jitter")
+    out = jitter.embed(dlib_chips[:4])
+    assert np.allclose(out.spread, view_spread(jitter.embed_views(dlib_chips[:4]), "euclidean"), atol=1e-6)
+    assert out[1].spread.shape == (1,) and out[1].spread[0] == out.spread[1]
+    assert Embeddings.concat([out[0], out[1]]).spread.tolist() == out.spread[:2].tolist()
+    assert embedder.embed(dlib_chips[:4]).spread is None
+    with pytest.raises(ShapeError):
+        Embeddings(out.vectors, out.model, out.metric, out.spread[:2])
+    flip = get_embedder("dlib-resnet", tta="flip")
+    clean, coarse = [], []
+    for path in sorted((data_dir / "lfw" / "images").glob("*.jpg"))[:400:40]:
+        image = load_image(path)
+        h, w = image.shape[:2]
+        small = cv2.resize(cv2.resize(image, (w // 6, h // 6), interpolation=cv2.INTER_AREA), (w, h))
+        clean.append(embed_image(image, flip, largest=True).spread[0])
+        coarse.append(embed_image(small, flip, largest=True).spread[0])
+    assert np.mean(coarse) > np.mean(clean) * 1.05, (clean, coarse)

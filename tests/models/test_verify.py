@@ -102,7 +102,7 @@ def test_cli_embed_and_verify_json(data_dir):
     out = run("embed", a)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert doc["model"] == "dlib-resnet" and len(doc["embedding"]) == 128
+    assert doc["model"] == "dlib-resnet" and len(doc["embedding"]) == 128 and "spread" not in doc
     out = run("embed", a, "--no-refine")  # the detector's own landmarks: a slightly different crop
     assert out.returncode == 0, out.stderr
     moved = np.linalg.norm(np.subtract(json.loads(out.stdout)["embedding"], doc["embedding"]))
@@ -112,9 +112,11 @@ def test_cli_embed_and_verify_json(data_dir):
     doc = json.loads(out.stdout)
     assert doc["same"] is True and doc["target_fmr"] == 1e-3 and doc["image_a"] == a
     assert {"distance", "similarity", "threshold", "fmr", "model", "calibration"} <= set(doc)
+    assert doc["spread_a"] is None and doc["spread_b"] is None
     out = run("verify", a, b, "--tta", "jitter", "--jitters", "4", "--json")
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["model"] == "dlib-resnet+jitter4"
+    doc = json.loads(out.stdout)
+    assert doc["model"] == "dlib-resnet+jitter4" and 0.01 < doc["spread_a"] < 0.3 and 0.01 < doc["spread_b"] < 0.3
     out = run("verify", a, b, "--tta", "jitter", "--jitters", "16")  # no shipped calibration: says how to make one
     assert out.returncode == 2 and "mien calibrate PAIRS.csv --model dlib-resnet --tta jitter --jitters 16" in out.stderr
     out = run("verify", a, b, "--tta", "jitter", "--flip")
