@@ -166,7 +166,8 @@ def analyze(image: ImageInput, **options: Any) -> Analysis:
 def labels(result: FaceAnalysis) -> str:
     parts = []
     if result.age is not None:
-        parts.append(f"{result.age.value:.0f}y")
+        span = "" if result.age.interval is None else " ({:.0f}-{:.0f})".format(*result.age.interval)
+        parts.append(f"{result.age.value:.0f}y{span}")
     if result.gender is not None:
         sign = "?" if result.gender.withheld else result.gender.value[0].upper()
         parts.append(f"{sign} {result.gender.probability:.0%}")

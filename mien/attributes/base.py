@@ -28,6 +28,8 @@ class Prediction:
     ``probability`` is the model's probability for that value (for age: the largest
     class probability, a measure of how peaked the distribution is); ``model`` is the
     registry name of the weights; ``scores`` maps every class to its probability.
+    ``interval`` (ages, where the model has a calibrated one): (low, high) expected to hold
+    the true value with probability ``interval_level``, as measured on held-out data.
     """
 
     task: str
@@ -35,6 +37,8 @@ class Prediction:
     probability: float
     model: str
     scores: Mapping[str, float] = field(default_factory=dict)
+    interval: tuple[float, float] | None = None
+    interval_level: float | None = None
 
     @property
     def withheld(self) -> bool:
@@ -46,6 +50,9 @@ class Prediction:
         out: dict[str, Any] = {"value": value, "probability": round(self.probability, decimals), "model": self.model}
         if self.scores:
             out["scores"] = {k: round(float(v), decimals) for k, v in self.scores.items()}
+        if self.interval is not None:
+            out["interval"] = [round(float(v), 1) for v in self.interval]
+            out["interval_level"] = self.interval_level
         return out
 
 

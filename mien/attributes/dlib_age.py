@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..models.registry import get_spec
 from ..models.runtime import onnx_session
 from ..types import Faces
@@ -24,6 +25,13 @@ from .chips import dlib_chip_sets
 
 AGE_WEIGHTS = np.array([0.25, *range(1, 81)], np.float64)
 PADDINGS = (0.15, 0.2, 0.25)  # chip paddings averaged by default (the model was trained at 0.2)
+
+# The interval is age +- q * (1 + INTERVAL_SLOPE * age): split-conformal calibration on the
+# 14,939 UTKFace TRAIN images (benchmarks/age_intervals.py; tests check these equal its output).
+# The network's own distribution is far too sure: its central 80% holds the true age 45% of
+# the time on UTKFace TEST. A few numbers fitted on training images, as MALE_LOGIT_SHIFT is.
+INTERVAL_SLOPE = 0.05
+INTERVAL_Q = {0.5: 1.6636010627426936, 0.8: 3.3937397034596364, 0.9: 4.632272228320526, 0.95: 5.999440872239307}
 
 
 def dlib_input(chips: np.ndarray, model: str) -> np.ndarray:
@@ -43,8 +51,15 @@ class DlibAge(AttributeModel):
     task = "age"
     model = "dlib-age"
 
-    def __init__(self, flip: bool = True, paddings: tuple[float, ...] = PADDINGS) -> None:
+    def __init__(self, flip: bool = True, paddings: tuple[float, ...] = PADDINGS,
+                 interval_level: float | None = 0.8) -> None:
+        """``interval_level``: one of INTERVAL_Q's levels (None: no interval). The interval was
+        calibrated for the default views; other ``flip`` / ``paddings`` give one uncalibrated, so none."""
+        if interval_level is not None and interval_level not in INTERVAL_Q:
+            raise InputError(f"age intervals are calibrated at levels {sorted(INTERVAL_Q)}, not {interval_level}")
         self.flip, self.paddings = flip, tuple(paddings)
+        default_views = flip and self.paddings == PADDINGS
+        self.interval_level = interval_level if default_views else None
 
     def probabilities(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         """(N, 81): the class distribution, averaged over the chips at every padding (and their
@@ -58,4 +73,12 @@ class DlibAge(AttributeModel):
     def from_probabilities(self, probs: np.ndarray) -> list[Prediction]:
         probs = np.asarray(probs, np.float64)
         ages = probs @ AGE_WEIGHTS
-        return [Prediction(self.task, float(a), float(p.max()), self.model) for a, p in zip(ages, probs)]
+        return [Prediction(self.task, float(a), float(p.max()), self.model, interval=self.interval(a),
+                           interval_level=self.interval_level if self.interval_level else None)
+                for a, p in zip(ages, probs)]
+
+    def interval(self, age: float) -> tuple[float, float] | None:
+        if self.interval_level is None:
+            return None
+        half = INTERVAL_Q[self.interval_level] * (1 + INTERVAL_SLOPE * age)
+        return float(max(age - half, 0.0)), float(age + half)

@@ -92,6 +92,31 @@ def test_dlib_age_averages_paddings_and_mirrors(group_photo, group_faces):
     probs = flip.probabilities(group_photo, group_faces)
     np.testing.assert_allclose(probs.sum(1), 1, atol=1e-4)
 
+def test_dlib_age_gives_calibrated_intervals(group_photo, group_faces):
+    """age +- q * (1 + slope * age) at the default views; the constants are those the benchmark fitted."""
+    from mien.attributes import dlib_age
+    from mien.errors import InputError
+
+    fitted = json.loads((Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "age_intervals.json")
+                        .read_text())["fitted"]
+    assert dlib_age.INTERVAL_SLOPE == fitted["slope"]
+    assert {str(k): v for k, v in dlib_age.INTERVAL_Q.items()} == fitted["q"]
+    preds = get_attribute_model("age").predict(group_photo, group_faces)
+    for p in preds:
+        low, high = p.interval
+        assert p.interval_level == 0.8 and low < p.value < high
+        half = dlib_age.INTERVAL_Q[0.8] * (1 + dlib_age.INTERVAL_SLOPE * p.value)
+        assert high - p.value == pytest.approx(half) and 3 < half < 30
+        assert p.to_dict()["interval"] == [round(low, 1), round(high, 1)]
+    wide = get_attribute_model("age", interval_level=0.95).predict(group_photo, group_faces)
+    assert all(w.interval[1] - w.interval[0] > p.interval[1] - p.interval[0] for w, p in zip(wide, preds))
+    assert get_attribute_model("age", paddings=(0.2,)).predict(group_photo, group_faces)[0].interval is None
+    assert get_attribute_model("age", interval_level=None).predict(group_photo, group_faces)[0].to_dict().keys() \
+        == {"value", "probability", "model"}
+    with pytest.raises(InputError, match="calibrated at levels"):
+        get_attribute_model("age", interval_level=0.7)
+
+
 def test_empty_faces_and_bad_input(group_photo):
     model = get_attribute_model("gender")
     assert model.predict(group_photo, Faces.empty()) == []
