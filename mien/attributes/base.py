@@ -9,7 +9,7 @@ probability of every class. Models load their weights lazily on first use.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -123,7 +123,7 @@ def withhold(prediction: Prediction, min_probability: float) -> Prediction:
     """``prediction`` with its value replaced by ``ABSTAIN`` when its probability is under ``min_probability``."""
     if prediction.probability >= min_probability:
         return prediction
-    return Prediction(prediction.task, ABSTAIN, prediction.probability, prediction.model, prediction.scores)
+    return replace(prediction, value=ABSTAIN)
 
 
 def withholding(models: Sequence[AttributeModel], min_probability: Mapping[str, float]) -> list[AttributeModel]:

@@ -37,6 +37,7 @@ def predict_rows(rows: Sequence[dict[str, Any]], tasks: Iterable[str], image_col
     does not end it.
     """
     det = detector if isinstance(detector, Detector) else get_detector(detector)
+    tasks = list(tasks)
     models = dict(zip(tasks, withholding([get_attribute_model(t) for t in tasks], min_probability or {})))
     root = Path(root)
     out = []
