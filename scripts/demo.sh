@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 mkdir -p out
 SAMPLE=$(python -c "from mien.models.store import model_path; print(model_path('sample-group'))")
 mien detect "$SAMPLE" --json --draw out/sample_faces.png
-echo "annotated image: out/sample_faces.png" >&2
+mien analyze "$SAMPLE" --draw out/sample_analysis.png   # age (with its 80% range), gender, expression, pose
+echo "annotated images: out/sample_faces.png, out/sample_analysis.png" >&2
