@@ -105,14 +105,16 @@ def fairness(preds: list[dict], out: Path, meta: dict) -> dict:
                  "from how the models treat them; the raw value is beside it.")
     summary = {}
     for task, label, pred, metric in (("age", "age", "pred_age", "mae"), ("gender", "gender", "pred_gender", "accuracy")):
-        for name, subset, text, columns, mix in ((task, rows, intro, ["race", "gender", "age_band"], None),
+        for name, subset, text, columns, mix in ((task, rows, intro, ["race", "gender", "age_band", "race+gender"], None),
                                                  (f"{task}_20-79", adults, adult_intro, ["race", "gender"], None),
-                                                 (f"{task}_age-standardised", rows, mix_intro, ["race", "gender"], "age_band")):
+                                                 (f"{task}_age-standardised", rows, mix_intro, ["race", "gender", "race+gender"],
+                                                  "age_band")):
             suffix = ", ages 20-79" if subset is adults else (", standardised by age band" if mix else "")
             report = audit_attribute(subset, label, pred, columns, metric, title=f"Fairness audit: {task} on UTKFace{suffix}",
                                      standardize=mix)
             write_report(report, out, intro=text, name=name)
             summary[name] = {a.column: {"worst": a.worst.group, "best": a.best.group, "ratio": round(a.ratio, 3),
+                                        "ratio_ci95": [round(v, 3) for v in a.ratio_ci] if a.ratio_ci else None,
                                         "values": {g.group: round(g.value, 4) for g in a.groups}} for a in report.audits}
     return summary
 

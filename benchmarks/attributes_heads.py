@@ -403,9 +403,10 @@ def write_fairness(test: dict, heads: Heads, meta: dict) -> None:
     mix_intro = (intro + " Every group's value here is standardised to the whole TEST split's age mix (direct "
                  "standardisation by age band); the raw value is beside it.")
     for task, metric in (("age", "mae"), ("gender", "accuracy")):
-        for subset, text, columns, suffix, mix in ((rows, intro, ["race", "gender", "age_band"], "", None),
+        for subset, text, columns, suffix, mix in ((rows, intro, ["race", "gender", "age_band", "race+gender"], "", None),
                                                    (adults, adult_intro, ["race", "gender"], "_20-79", None),
-                                                   (rows, mix_intro, ["race", "gender"], "_age-standardised", "age_band")):
+                                                   (rows, mix_intro, ["race", "gender", "race+gender"], "_age-standardised",
+                                                    "age_band")):
             title = {"": "", "_20-79": ", ages 20-79", "_age-standardised": ", standardised by age band"}[suffix]
             report = audit_attribute(subset, task, f"pred_{task}", columns, metric,
                                      title=f"Fairness audit: utk-{task} on UTKFace (TEST split){title}", standardize=mix)

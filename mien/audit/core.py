@@ -20,6 +20,17 @@ by direct standardisation: each group's metric is measured within every stratum 
 COLUMN (e.g. age band) and averaged with the whole set's stratum shares, as if every group
 had the same mix. The raw value stays beside it.
 
+Every worst / best ratio comes with a bootstrap 95% interval (``MetricAudit.ratio_ci``):
+the worst and the best group's rows are resampled (within each stratum when standardised)
+and their ratio taken in every round. With small groups a ratio of 1.52x may not be
+distinguishable from 1.4x or 1.7x. The pair is the one observed, and the observed worst
+group tends to look worse than it is (it was picked for that), so read the interval as the
+uncertainty of that gap, not as a bound on the largest gap. For verification pairs the
+rounds resample pairs, which share images, so that interval is too narrow.
+
+Group columns may be intersections: "race+gender" groups rows by both columns' values
+("asian/female", ...), where the largest gaps often hide.
+
 A classifier may withhold its answer ("unknown", ``mien.attributes.ABSTAIN``) where it is
 unsure. Accuracy is then measured over the answered rows only, and a second metric,
 ``coverage`` (the share answered), says for which groups it withheld more: withholding
@@ -29,7 +40,7 @@ can move errors out of the accuracy figure and onto one group's coverage.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -37,7 +48,7 @@ import numpy as np
 
 from ..attributes.base import ABSTAIN
 from ..errors import InputError
-from .stats import bootstrap, wilson
+from .stats import bootstrap, mean_draws, ratio_interval, wilson
 
 Row = Mapping[str, Any]
 LOWER_IS_BETTER = {"mae": True, "error": True, "fmr": True, "fnmr": True, "accuracy": False, "coverage": False}
@@ -66,11 +77,12 @@ class MetricAudit:
     column: str
     overall: GroupResult
     groups: tuple[GroupResult, ...]
+    ratio_ci: tuple[float, float] | None = None  # bootstrap 95% interval of the worst / best ratio
 
     @property
     def worst(self) -> GroupResult:
         key = (lambda g: g.value) if LOWER_IS_BETTER[self.metric] else (lambda g: -g.value)
-        return max(self.groups, key=key)
+        return max(reversed(self.groups), key=key)  # ties: the last, so that best (the first) differs
 
     @property
     def best(self) -> GroupResult:
@@ -89,7 +101,8 @@ class MetricAudit:
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "column": self.column, "overall": self.overall.to_dict(),
                 "groups": [g.to_dict() for g in self.groups], "worst": self.worst.group, "best": self.best.group,
-                "worst_best_ratio": self.ratio}
+                "worst_best_ratio": self.ratio,
+                "worst_best_ratio_ci95": list(self.ratio_ci) if self.ratio_ci is not None else None}
 
 
 @dataclass(frozen=True)
@@ -119,9 +132,14 @@ def read_csv(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
+def _parts(column: str, have: set[str]) -> list[str]:
+    """The columns behind a group column: itself, or the parts of an intersection "a+b"."""
+    return [column] if column in have or "+" not in column else [c.strip() for c in column.split("+")]
+
+
 def require_columns(rows: Sequence[Row], columns: Iterable[str]) -> None:
     have = set(rows[0]) if rows else set()
-    missing = [c for c in columns if c not in have]
+    missing = [part for c in columns for part in _parts(c, have) if part not in have]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}; the file has: {', '.join(sorted(have))}")
 
@@ -151,8 +169,14 @@ def add_bands(rows: Sequence[Row], column: str, edges: Sequence[float], name: st
     return out
 
 
+def _values(rows: Sequence[Row], column: str) -> np.ndarray:
+    """Each row's group in ``column`` (an intersection "a+b" joins the parts' values with "/")."""
+    parts = _parts(column, set(rows[0]) if rows else set())
+    return np.array(["/".join(str(r[p]) for p in parts) for r in rows])
+
+
 def _groups(rows: Sequence[Row], column: str) -> dict[str, np.ndarray]:
-    values = np.array([str(r[column]) for r in rows])
+    values = _values(rows, column)
     return {g: np.flatnonzero(values == g) for g in sorted(set(values))}
 
 
@@ -212,6 +236,28 @@ def _standardised(column: str, group: str, per_row: np.ndarray, idx: np.ndarray,
                        {"raw": float(per_row[idx].mean()), "weight_covered": float(np.sum(weights))})
 
 
+def _group_draws(per_row: np.ndarray, idx: np.ndarray, strata: np.ndarray | None, shares: Mapping[str, float],
+                 rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap replicates of one group's value: its rows resampled, or with ``strata`` each
+    cell resampled and the cells averaged with the whole set's ``shares`` (as ``_standardised``)."""
+    if strata is None:
+        return mean_draws(per_row[idx], rng)
+    cells = [(share, per_row[idx[strata[idx] == s]]) for s, share in shares.items()]
+    cells = [(share, cell) for share, cell in cells if len(cell)]
+    total = sum(share for share, _ in cells)
+    return sum(share / total * mean_draws(cell, rng) for share, cell in cells)
+
+
+def _with_ratio_ci(audit: MetricAudit, draws: list[np.ndarray]) -> MetricAudit:
+    """``audit`` with the bootstrap interval of its worst / best ratio (``draws``: one array of
+    replicates per group, in the order of ``audit.groups``)."""
+    if len(draws) < 2:
+        return audit
+    errors = [d if LOWER_IS_BETTER[audit.metric] else 1 - d for d in draws]
+    worst, best = audit.groups.index(audit.worst), audit.groups.index(audit.best)
+    return replace(audit, ratio_ci=ratio_interval(errors[worst], errors[best]))
+
+
 def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_columns: Sequence[str],
                     metric: str = "accuracy", title: str = "Attribute audit", min_group: int = 1,
                     seed: int = 0, standardize: str | None = None) -> AuditReport:
@@ -236,7 +282,7 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
         if not answered.all():
             measures.append(("coverage", answered, np.ones(len(rows), bool)))
     audits, notes = [], []
-    strata = np.array([str(r[standardize]) for r in rows]) if standardize else None
+    strata = _values(rows, standardize) if standardize else None
     shares = {s: len(i) / len(rows) for s, i in _groups(rows, standardize).items()} if standardize else {}
     for column in group_columns:
         by_mix = standardize is not None and column != standardize
@@ -246,7 +292,8 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
                     return _standardised(col, grp, per_row, idx, strata, shares, seed)
                 return _mae(col, grp, per_row[idx], seed) if name == "mae" else _accuracy(col, grp, per_row[idx])
 
-            groups = []
+            groups, draws = [], []
+            rng = np.random.default_rng(seed)
             for group, idx in _groups(rows, column).items():
                 if len(idx) < min_group:
                     if name == measures[0][0]:
@@ -257,6 +304,7 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
                     notes.append(f"{column}={group}: every prediction withheld; no {name} to report")
                     continue
                 groups.append(make(column, group, idx))
+                draws.append(_group_draws(per_row, idx, strata if by_mix else None, shares, rng))
                 missing = [s for s in shares if by_mix and not (strata[idx] == s).any()]
                 if missing:
                     notes.append(f"{column}={group} has no {'answered ' if name == 'accuracy' and len(measures) > 1 else ''}"
@@ -264,7 +312,8 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
                                  f"({100 * sum(shares[s] for s in missing):.1f}% of all rows): its standardised value "
                                  "averages the other strata")
             if groups:
-                audits.append(MetricAudit(name, column, make(column, "all", everything[counted]), tuple(groups)))
+                audits.append(_with_ratio_ci(MetricAudit(name, column, make(column, "all", everything[counted]),
+                                                         tuple(groups)), draws))
     meta = {"rows": len(rows), "label": label, "prediction": prediction, "metric": metric}
     if len(measures) > 1:
         meta["withheld"] = int((~measures[1][1]).sum())
@@ -302,7 +351,8 @@ def audit_verification(rows: Sequence[Row], score: str, same: str, group_columns
     everything = np.arange(len(rows))
     audits, notes = [], []
     for column in group_columns:
-        fmrs, fnmrs = [], []
+        fmrs, fnmrs, fmr_draws, fnmr_draws = [], [], [], []
+        rng = np.random.default_rng(0)
         for group, idx in _groups(rows, column).items():
             if len(idx) < min_group:
                 notes.append(f"{column}={group}: {len(idx)} pairs, under the minimum of {min_group}; left out")
@@ -310,12 +360,14 @@ def audit_verification(rows: Sequence[Row], score: str, same: str, group_columns
             a, b = rates(column, group, idx)
             if a.n:
                 fmrs.append(a)
+                fmr_draws.append(mean_draws(accept[idx][~genuine[idx]], rng))
             if b.n:
                 fnmrs.append(b)
+                fnmr_draws.append(mean_draws(~accept[idx][genuine[idx]], rng))
         all_fmr, all_fnmr = rates(column, "all", everything)
         if fmrs:
-            audits.append(MetricAudit("fmr", column, all_fmr, tuple(fmrs)))
+            audits.append(_with_ratio_ci(MetricAudit("fmr", column, all_fmr, tuple(fmrs)), fmr_draws))
         if fnmrs:
-            audits.append(MetricAudit("fnmr", column, all_fnmr, tuple(fnmrs)))
+            audits.append(_with_ratio_ci(MetricAudit("fnmr", column, all_fnmr, tuple(fnmrs)), fnmr_draws))
     meta = {"rows": len(rows), "score": score, "same": same, "threshold": threshold, "higher_is_same": higher_is_same}
     return AuditReport(title, "verification", tuple(audits), tuple(notes), meta)

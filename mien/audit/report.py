@@ -41,7 +41,7 @@ def chart(audit: MetricAudit, path: Path) -> Path:
     ax.axhline(audit.overall.value * scale, color="black", linestyle="--", linewidth=1,
                label=f"all: {_fmt(audit.metric, audit.overall.value)}")
     ax.set_ylabel(LABELS[audit.metric] + ("" if audit.metric == "mae" else " (%)"))
-    ax.set_title(f"{LABELS[audit.metric]} by {audit.column} (worst/best {audit.ratio:.2f}x)", fontsize=10)
+    ax.set_title(f"{LABELS[audit.metric]} by {audit.column} (worst/best {_ratio_text(audit)})", fontsize=10)
     if audit.metric in SHARES:
         low = min(g.low for g in groups) * 100
         ax.set_ylim(max(0.0, low - 5), 100)
@@ -52,6 +52,13 @@ def chart(audit: MetricAudit, path: Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _ratio_text(audit: MetricAudit) -> str:
+    """'1.52x (1.31-1.77)': the ratio and its bootstrap 95% interval where there is one."""
+    if audit.ratio_ci is None:
+        return f"{audit.ratio:.2f}x"
+    return f"{audit.ratio:.2f}x ({audit.ratio_ci[0]:.2f}-{audit.ratio_ci[1]:.2f})"
 
 
 def _standardised(audit: MetricAudit) -> bool:
@@ -79,7 +86,8 @@ def _rows(audit: MetricAudit) -> list[list[str]]:
 
 def _method(report: AuditReport) -> str:
     text = ("Intervals are 95%: Wilson for rates, percentile bootstrap (1000 rounds, fixed seed) for MAE. "
-            "For accuracy the ratio compares error rates (1 - accuracy).")
+            "For accuracy the ratio compares error rates (1 - accuracy); its interval is a bootstrap over the "
+            "worst and the best group's rows.")
     if report.meta.get("withheld"):
         text += (f" The model withheld {report.meta['withheld']} of {report.meta['rows']} predictions as unsure: "
                  "accuracy is over the answered rows, coverage is the share answered, and its ratio compares "
@@ -98,10 +106,10 @@ def to_markdown(report: AuditReport, charts: dict[int, str] | None = None, intro
     if intro:
         lines += [intro.strip(), ""]
     meta = ", ".join(f"{k}: {v}" for k, v in report.meta.items())
-    lines += [f"_{meta}_", "", "| metric | by | worst | best | worst / best |", "|---|---|---|---|---|"]
+    lines += [f"_{meta}_", "", "| metric | by | worst | best | worst / best (95% interval) |", "|---|---|---|---|---|"]
     for a in report.audits:
         lines.append(f"| {LABELS[a.metric]} | {a.column} | {a.worst.group} ({_fmt(a.metric, a.worst.value)}) | "
-                     f"{a.best.group} ({_fmt(a.metric, a.best.value)}) | {a.ratio:.2f}x |")
+                     f"{a.best.group} ({_fmt(a.metric, a.best.value)}) | {_ratio_text(a)} |")
     lines.append("")
     lines.append(_method(report))
     for i, a in enumerate(report.audits):
@@ -124,11 +132,11 @@ def to_html(report: AuditReport, charts: dict[int, str] | None = None, intro: st
              f"</head><body><h1>{esc(report.title)}</h1>"]
     if intro:
         parts.append(f"<p>{esc(intro)}</p>")
-    parts.append("<table><tr><th>metric</th><th>by</th><th>worst</th><th>best</th><th>worst / best</th></tr>")
+    parts.append("<table><tr><th>metric</th><th>by</th><th>worst</th><th>best</th><th>worst / best (95% interval)</th></tr>")
     for a in report.audits:
         parts.append(f"<tr><td>{LABELS[a.metric]}</td><td>{esc(a.column)}</td><td>{esc(a.worst.group)} "
                      f"({_fmt(a.metric, a.worst.value)})</td><td>{esc(a.best.group)} ({_fmt(a.metric, a.best.value)})"
-                     f"</td><td>{a.ratio:.2f}x</td></tr>")
+                     f"</td><td>{_ratio_text(a)}</td></tr>")
     parts.append("</table>")
     parts.append(f"<p>{esc(_method(report))}</p>")
     for i, a in enumerate(report.audits):

@@ -98,7 +98,8 @@ def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landma
 
 @click.command("audit")
 @click.argument("labels_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--group", "groups", multiple=True, required=True, help="Group column (repeat for several).")
+@click.option("--group", "groups", multiple=True, required=True,
+              help="Group column (repeat for several); COL1+COL2 groups by both (intersections, e.g. race+gender).")
 @click.option("--label", help="Ground-truth column (attribute audits).")
 @click.option("--pred", help="Prediction column (attribute audits); see --run.")
 @click.option("--metric", type=click.Choice(["accuracy", "mae"]), help="accuracy for classes, mae for ages (default: guessed from --run).")

@@ -150,3 +150,32 @@ def test_a_group_with_every_prediction_withheld_is_noted():
     report = audit_attribute(rows, "label", "pred", ["g"], "accuracy")
     assert [g.group for g in report.audits[0].groups] == ["a"]
     assert any("g=b: every prediction withheld" in n for n in report.notes)
+
+
+def test_ratio_interval_brackets_the_ratio_and_narrows_with_more_rows():
+    widths = []
+    for n in (100, 2000):
+        rows = [{"g": g, "label": "m", "pred": "m" if i < n * acc else "f"}
+                for g, acc in (("a", 0.9), ("b", 0.8)) for i in range(n)]
+        (a,) = audit_attribute(rows, "label", "pred", ["g"], "accuracy").audits
+        low, high = a.ratio_ci
+        assert a.ratio == pytest.approx(2.0) and low < a.ratio < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 3
+    equal = [{"g": g, "label": "m", "pred": "m" if i < 90 else "f"} for g in ("a", "b") for i in range(100)]
+    low, high = audit_attribute(equal, "label", "pred", ["g"], "accuracy").audits[0].ratio_ci
+    assert low < 1.0 < high  # parity stays plausible: the observed pair is kept, not re-picked each round
+    mae = audit_attribute(_attribute_rows(), "age", "age_pred", ["g"], "mae").audits[0]
+    assert mae.ratio_ci == pytest.approx((3.0, 3.0))  # constant errors: no spread to resample
+    assert "3.00x (3.00-3.00)" in to_markdown(audit_attribute(_attribute_rows(), "age", "age_pred", ["g"], "mae"))
+
+
+def test_intersectional_groups():
+    rows = [{"race": r, "gender": g, "label": "m", "pred": "m" if (r, g) != ("x", "f") else "f"}
+            for r in ("x", "y") for g in ("f", "m") for _ in range(10)]
+    report = audit_attribute(rows, "label", "pred", ["race+gender", "race"], "accuracy")
+    inter, race = report.audits
+    assert {g.group: g.value for g in inter.groups} == {"x/f": 0.0, "x/m": 1.0, "y/f": 1.0, "y/m": 1.0}
+    assert inter.worst.group == "x/f" and {g.group: g.value for g in race.groups} == {"x": 0.5, "y": 1.0}
+    with pytest.raises(InputError, match="missing column"):
+        audit_attribute(rows, "label", "pred", ["race+age"], "accuracy")
