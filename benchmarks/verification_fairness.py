@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import data_root, header  # noqa: E402
 from benchmarks.verification import detect_all, embed_all, people_halves  # noqa: E402
 from mien.audit import MetricAudit, write_report  # noqa: E402
-from mien.audit.core import AuditReport, GroupResult, band_label, verification_rates  # noqa: E402
+from mien.audit.core import AuditReport, GroupResult, band_label, verification_rates, with_ratio_ci  # noqa: E402
+from mien.audit.stats import mean_draws  # noqa: E402
 from mien.embed.base import pairwise_distances  # noqa: E402
 from mien.match.cohort import DEFAULT_TOP_K, Cohort, as_norm, balanced_subset  # noqa: E402
 from mien.match.faces import REFINE_SCALE  # noqa: E402
@@ -98,16 +99,21 @@ def audit(pairs: dict, scores: np.ndarray, threshold: float, groups: dict[str, n
     audits, notes = [], []
     for column, per_image in groups.items():
         ga, gb = per_image[pairs["a"]], per_image[pairs["b"]]
-        fmrs, fnmrs = [], []
+        fmrs, fnmrs, fmr_draws, fnmr_draws = [], [], [], []
+        rng = np.random.default_rng(0)
         for g in sorted(set(per_image) - {""}):
-            fmr, fnmr = rates(column, g, accept, pairs["genuine"], (ga == g) & (gb == g))
+            keep = (ga == g) & (gb == g)
+            fmr, fnmr = rates(column, g, accept, pairs["genuine"], keep)
             fmrs.append(fmr)
             fnmrs.append(fnmr)
+            fmr_draws.append(mean_draws(accept[keep & ~pairs["genuine"]], rng))
+            fnmr_draws.append(mean_draws(~accept[keep & pairs["genuine"]], rng))
         cross_fmr, cross_fnmr = rates(column, "different", accept, pairs["genuine"], ga != gb)
         notes.append(f"{column}: impostor pairs whose two images fall in different groups: FMR {cross_fmr.value:.2e} "
                      f"({cross_fmr.n} pairs); genuine pairs estimated in different groups: {cross_fnmr.n}")
         all_fmr, all_fnmr = rates(column, "all", accept, pairs["genuine"], everything)
-        audits += [MetricAudit("fmr", column, all_fmr, tuple(fmrs)), MetricAudit("fnmr", column, all_fnmr, tuple(fnmrs))]
+        audits += [with_ratio_ci(MetricAudit("fmr", column, all_fmr, tuple(fmrs)), fmr_draws),
+                   with_ratio_ci(MetricAudit("fnmr", column, all_fnmr, tuple(fnmrs)), fnmr_draws)]
     return AuditReport(title, "verification", tuple(audits), tuple(notes))
 
 

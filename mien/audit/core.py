@@ -248,7 +248,7 @@ def _group_draws(per_row: np.ndarray, idx: np.ndarray, strata: np.ndarray | None
     return sum(share / total * mean_draws(cell, rng) for share, cell in cells)
 
 
-def _with_ratio_ci(audit: MetricAudit, draws: list[np.ndarray]) -> MetricAudit:
+def with_ratio_ci(audit: MetricAudit, draws: list[np.ndarray]) -> MetricAudit:
     """``audit`` with the bootstrap interval of its worst / best ratio (``draws``: one array of
     replicates per group, in the order of ``audit.groups``)."""
     if len(draws) < 2:
@@ -312,7 +312,7 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
                                  f"({100 * sum(shares[s] for s in missing):.1f}% of all rows): its standardised value "
                                  "averages the other strata")
             if groups:
-                audits.append(_with_ratio_ci(MetricAudit(name, column, make(column, "all", everything[counted]),
+                audits.append(with_ratio_ci(MetricAudit(name, column, make(column, "all", everything[counted]),
                                                          tuple(groups)), draws))
     meta = {"rows": len(rows), "label": label, "prediction": prediction, "metric": metric}
     if len(measures) > 1:
@@ -366,8 +366,8 @@ def audit_verification(rows: Sequence[Row], score: str, same: str, group_columns
                 fnmr_draws.append(mean_draws(~accept[idx][genuine[idx]], rng))
         all_fmr, all_fnmr = rates(column, "all", everything)
         if fmrs:
-            audits.append(_with_ratio_ci(MetricAudit("fmr", column, all_fmr, tuple(fmrs)), fmr_draws))
+            audits.append(with_ratio_ci(MetricAudit("fmr", column, all_fmr, tuple(fmrs)), fmr_draws))
         if fnmrs:
-            audits.append(_with_ratio_ci(MetricAudit("fnmr", column, all_fnmr, tuple(fnmrs)), fnmr_draws))
+            audits.append(with_ratio_ci(MetricAudit("fnmr", column, all_fnmr, tuple(fnmrs)), fnmr_draws))
     meta = {"rows": len(rows), "score": score, "same": same, "threshold": threshold, "higher_is_same": higher_is_same}
     return AuditReport(title, "verification", tuple(audits), tuple(notes), meta)
