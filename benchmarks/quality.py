@@ -20,6 +20,14 @@ error-versus-discard characteristic (EDC) of ISO/IEC 29794-1. Here:
 
 Writes docs/benchmarks/quality_edc.{json,md} and the curves docs/quality_edc.png, and prints
 the percentiles of the embedding spread on LFW (what ``Embeddings.spread`` is compared with).
+
+``--part wider``: do the checks see what people see? WIDER FACE's annotators marked every
+face for blur, occlusion, atypical pose, extreme illumination and exaggerated expression.
+On the shared validation subset, each face at least 60 px high that CenterFace finds (IoU >= 0.4)
+goes through ``Analyzer(quality=True)``; for each check and the label it should track, the ROC
+AUC (a face the annotators marked is scored worse than an unmarked one; 0.5 is chance, Wilson-
+free bootstrap interval) and how often the check fails at its default threshold for marked and
+unmarked faces. Writes docs/benchmarks/quality_wider.{json,md}.
 """
 
 from __future__ import annotations
@@ -138,12 +146,104 @@ def plot(curves: dict[str, np.ndarray], ideal: np.ndarray, fnmr: float, path: Pa
     plt.close(fig)
 
 
+# check -> (WIDER label it should track, which label values count as marked, +1: higher value is better)
+WIDER_CHECKS = {
+    "sharpness": ("blur", {"1", "2"}, 1),
+    "occlusion": ("occlusion", {"1", "2"}, -1),
+    "yaw": ("pose", {"1"}, -1),
+    "pitch": ("pose", {"1"}, -1),
+    "brightness": ("illumination", {"1"}, 0),  # distance from mid-grey
+    "contrast": ("illumination", {"1"}, 1),
+    "clipped": ("illumination", {"1"}, -1),
+    "mouth_closed": ("expression", {"1"}, -1),
+    "score": ("any", {"1"}, 1),
+}
+
+
+def auc(bad: np.ndarray, good: np.ndarray) -> float:
+    """P(a marked face scores worse than an unmarked one), ties counting half (Mann-Whitney)."""
+    both = np.concatenate([bad, good])
+    ranks = np.empty(len(both))
+    order = np.argsort(both, kind="mergesort")
+    ranks[order] = np.arange(1, len(both) + 1)
+    for v in np.unique(both):  # average ranks of ties
+        tie = both == v
+        ranks[tie] = ranks[tie].mean()
+    return float((ranks[len(bad):].sum() - len(good) * (len(good) + 1) / 2) / (len(bad) * len(good)))
+
+
+def wider_part() -> None:
+    from mien.analyze import Analyzer
+    from mien.image import load_image
+
+    root = data_root() / "widerface_val_subset"
+    with open(root / "annotations.csv", newline="") as fh:
+        boxes = [r for r in csv.DictReader(fh) if r["invalid"] == "0" and int(r["h"]) >= 60]
+    by_image: dict[str, list[dict]] = {}
+    for r in boxes:
+        by_image.setdefault(r["path"], []).append(r)
+    analyzer = Analyzer(attributes=(), quality=True)
+    faces = []
+    for n, (path, truth) in enumerate(sorted(by_image.items())):
+        result = analyzer.analyze(load_image(root / path))
+        for t in truth:
+            gt = np.array([float(t["x"]), float(t["y"]), float(t["x"]) + float(t["w"]), float(t["y"]) + float(t["h"])])
+            ious = [_iou(gt, b) for b in result.faces.boxes]
+            if ious and max(ious) >= 0.4 and result.results[int(np.argmax(ious))].quality is not None:
+                q = result.results[int(np.argmax(ious))].quality
+                marked = {k: t[k] for k in ("blur", "occlusion", "pose", "illumination", "expression")}
+                marked["any"] = "1" if any(t[k] != "0" for k in marked) else "0"
+                faces.append({"labels": marked, "score": q.score,
+                              **{c.name: (c.value, c.passed) for c in q.checks}})
+        if (n + 1) % 50 == 0:
+            print(f"  wider {n + 1}/{len(by_image)} images", file=sys.stderr)
+    rng = np.random.default_rng(0)
+    rows, result_json = [], {"meta": header(), "faces_labelled": len(boxes), "faces_matched": len(faces), "checks": {}}
+    for check, (label, bad_values, sign) in WIDER_CHECKS.items():
+        raw = np.array([f[check] if check == "score" else f[check][0] for f in faces], np.float64)
+        value = -np.abs(raw - 130) if sign == 0 else sign * raw  # higher = better quality
+        bad = np.array([f["labels"][label] in bad_values for f in faces])
+        if bad.sum() < 5 or (~bad).sum() < 5:
+            continue
+        a = auc(value[bad], value[~bad])
+        boot = [auc(value[bad][rng.integers(0, bad.sum(), bad.sum())], value[~bad][rng.integers(0, (~bad).sum(), (~bad).sum())])
+                for _ in range(300)]
+        lo, hi = np.quantile(boot, [0.025, 0.975])
+        if check == "score":
+            fails = np.array([not all(f[c][1] for c in f if c not in ("labels", "score")) for f in faces])
+        else:
+            fails = np.array([not f[check][1] for f in faces])
+        result_json["checks"][check] = {"label": label, "marked": int(bad.sum()), "unmarked": int((~bad).sum()),
+                                        "auc": a, "auc_ci95": [float(lo), float(hi)],
+                                        "fails_marked": float(fails[bad].mean()), "fails_unmarked": float(fails[~bad].mean())}
+        name = "quality score (fails: any check)" if check == "score" else check
+        rows.append([name, f"{label} ({'/'.join(sorted(bad_values))})", f"{int(bad.sum())} / {int((~bad).sum())}",
+                     f"{a:.2f} [{lo:.2f}-{hi:.2f}]", f"{100 * fails[bad].mean():.0f}% / {100 * fails[~bad].mean():.0f}%"])
+    table = (f"{len(faces)} of the {len(boxes)} valid WIDER faces at least 60 px high were found by CenterFace (IoU >= 0.4) "
+             "and measured.\n\n" + markdown_table(
+                 ["check", "WIDER label (marked values)", "marked / unmarked faces", "ROC AUC [95%]",
+                  "fails at the default threshold: marked / unmarked"], rows))
+    write_outputs("quality_wider", result_json, table)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=data_root() / "lfw")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mien_lfw_cache"))
     ap.add_argument("--fmr", type=float, default=1e-3)
+    ap.add_argument("--part", choices=["edc", "wider"], default="edc")
     args = ap.parse_args(argv)
+    if args.part == "wider":
+        wider_part()
+        return 0
 
     with open(args.data / "identities.csv", newline="") as fh:
         identity = {r["path"]: r["identity"] for r in csv.DictReader(fh)}
