@@ -74,8 +74,7 @@ class DlibAge(AttributeModel):
         probs = np.asarray(probs, np.float64)
         ages = probs @ AGE_WEIGHTS
         return [Prediction(self.task, float(a), float(p.max()), self.model, interval=self.interval(a),
-                           interval_level=self.interval_level if self.interval_level else None)
-                for a, p in zip(ages, probs)]
+                           interval_level=self.interval_level) for a, p in zip(ages, probs)]
 
     def interval(self, age: float) -> tuple[float, float] | None:
         if self.interval_level is None:

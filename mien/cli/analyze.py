@@ -126,7 +126,8 @@ def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landma
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write report.md/.html/.json and charts here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON instead of markdown.")
 def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: str | None, metric: str | None,
-          run_task: str | None, estimates: tuple[str, ...], audit_min_probability: float | None, image_col: str, root: Path | None, limit: int | None, score: str | None,
+          run_task: str | None, estimates: tuple[str, ...], audit_min_probability: float | None, image_col: str,
+          root: Path | None, limit: int | None, score: str | None,
           same: str | None, threshold: float | None, distance: bool, bands: tuple[str, ...], standardize: str | None,
           min_group: int, title: str | None, out_dir: Path | None, as_json: bool) -> None:
     """Fairness audit of LABELS_CSV by group: accuracy/MAE, or FMR/FNMR at a fixed threshold."""
@@ -207,7 +208,7 @@ def _estimate_groups(rows: list, tasks: tuple[str, ...], image_col: str, root: P
         out.append(new)
     notes = _unreadable_notes(unreadable, predicted)
     notes += [f"est_{t} is estimated from {image_col} by {get_attribute_model(t).model} (mien's default {t} model), "
-             f"not a label: the estimator's own errors move rows between groups" for t in tasks]
+              f"not a label: the estimator's own errors move rows between groups" for t in tasks]
     return out, notes
 
 
