@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..errors import MienError, StorageError
 from .core import AuditReport, MetricAudit
 
@@ -164,9 +165,10 @@ def write_report(report: AuditReport, out_dir: str | Path, intro: str = "", name
                 rel = f"charts/{name}_{a.metric}_{a.column}.png"
                 chart(a, out / rel)
                 chart_paths[i] = rel
-        (out / f"{name}.md").write_text(to_markdown(report, chart_paths, intro))
-        (out / f"{name}.html").write_text(to_html(report, chart_paths, intro))
-        (out / f"{name}.json").write_text(json.dumps(report.to_dict(), indent=2))
+        # atomic: a report read while an audit is killed is the old one or the new one, never half
+        write_atomic(out / f"{name}.md", to_markdown(report, chart_paths, intro).encode())
+        write_atomic(out / f"{name}.html", to_html(report, chart_paths, intro).encode())
+        write_atomic(out / f"{name}.json", json.dumps(report.to_dict(), indent=2).encode())
     except OSError as exc:
         raise StorageError(f"cannot write the audit report to {out}: {exc}") from exc
     return {"markdown": out / f"{name}.md", "html": out / f"{name}.html", "json": out / f"{name}.json",

@@ -179,13 +179,10 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
     if notes:
         report = dataclasses.replace(report, notes=report.notes + tuple(notes))
     if out_dir is not None:
+        if run_task:  # first: the predictions are what took long to make
+            _write_predictions(rows, out_dir / "predictions.csv")
         paths = write_report(report, out_dir)
         click.echo(f"wrote {paths['markdown']}, {paths['html']}, {paths['json']}", err=True)
-        if run_task:
-            with open(out_dir / "predictions.csv", "w", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else to_markdown(report))
 
 
@@ -210,6 +207,22 @@ def _estimate_groups(rows: list, tasks: tuple[str, ...], image_col: str, root: P
     notes += [f"est_{t} is estimated from {image_col} by {get_attribute_model(t).model} (mien's default {t} model), "
               f"not a label: the estimator's own errors move rows between groups" for t in tasks]
     return out, notes
+
+
+def _write_predictions(rows: list, path: Path) -> None:
+    import io
+
+    from ..atomic import write_atomic
+    from ..errors import StorageError
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    try:
+        write_atomic(path, buffer.getvalue().encode())
+    except OSError as exc:
+        raise StorageError(f"cannot write the predictions to {path}: {exc}") from exc
 
 
 def _unreadable_notes(unreadable: list[tuple[str, str]], kept: list) -> list[str]:

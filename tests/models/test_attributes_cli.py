@@ -97,9 +97,16 @@ def test_audit_run_leaves_out_unreadable_images_and_reports_coverage(tmp_path, d
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    out = tmp_path / "report"
     res = CliRunner().invoke(cli, ["audit", str(path), "--root", str(data_dir / "utkface"), "--run", "gender",
-                                   "--min-probability", "0.95", "--group", "gender", "--json"])
+                                   "--min-probability", "0.95", "--group", "gender", "--json", "--out", str(out)])
     assert res.exit_code == 0, res.output
+    with open(out / "predictions.csv", newline="") as fh:
+        written = list(csv.DictReader(fh))
+    assert len(written) == len(rows) - 1 and {"pred_gender", "prob_gender", "detected"} <= set(written[0])
+    assert "unknown" in {r["pred_gender"] for r in written}
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["predictions.csv", "report.html", "report.json",
+                                                                     "report.md"]  # no temporary files left
     report = json.loads(res.stdout[res.stdout.index("{"):])
     assert report["meta"]["rows"] == len(rows) - 1
     assert any(n.startswith(f"1 of {len(rows)} rows left out: image unreadable") for n in report["notes"])
