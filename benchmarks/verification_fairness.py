@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     vectors = cached["views"][:, 0]
     groups = {"est_gender": est["gender"],
               "est_age_band": np.array([band_label(a, AGE_EDGES) if np.isfinite(a) else "" for a in est["age"]])}
+    known = (groups["est_gender"] != "") & (groups["est_age_band"] != "")
+    groups["est_gender+est_age_band"] = np.where(known, np.char.add(np.char.add(groups["est_gender"], "/"),
+                                                                    groups["est_age_band"]), "")
     pairs = scored_pairs(vectors[ok], ids[ok], est["gender"][ok])
     pairs["a"], pairs["b"] = np.flatnonzero(ok)[pairs["a"]], np.flatnonzero(ok)[pairs["b"]]
     meta = header()
