@@ -12,6 +12,7 @@ from ..detect import Detector, get_detector
 from ..errors import ImageError
 from ..image import load_image
 from ..types import Faces
+from .checkpoint import RowLog
 
 
 def face_or_frame(detector: Detector, image: np.ndarray) -> tuple[Faces, bool]:
@@ -28,32 +29,59 @@ def predict_rows(rows: Sequence[dict[str, Any]], tasks: Iterable[str], image_col
                  detector: str | Detector = "centerface",
                  progress: Callable[[Iterable], Iterable] = lambda x: x,
                  min_probability: Mapping[str, float] | None = None,
-                 unreadable: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+                 unreadable: list[tuple[str, str]] | None = None,
+                 checkpoint: str | Path | None = None) -> list[dict[str, Any]]:
     """New rows with ``pred_<task>`` and ``prob_<task>`` for each task, plus ``detected``.
 
     ``min_probability`` (per task) withholds low-probability classes as ``ABSTAIN``. A row
     whose image cannot be read raises ``ImageError``, unless ``unreadable`` is a list: then
     the row is left out and ``(path, reason)`` appended, so one bad file in a long audit
-    does not end it.
+    does not end it. ``checkpoint``: a file logging every row as it is predicted
+    (``RowLog``); a run killed half-way and started again with the same file, rows and
+    settings predicts only the rows not yet logged. It is removed when all rows are done.
     """
     det = detector if isinstance(detector, Detector) else get_detector(detector)
     tasks = list(tasks)
     models = dict(zip(tasks, withholding([get_attribute_model(t) for t in tasks], min_probability or {})))
     root = Path(root)
-    out = []
-    for row in progress(rows):
-        try:
-            image = load_image(root / row[image_column])
-        except ImageError as exc:
-            if unreadable is None:
-                raise
-            unreadable.append((str(row[image_column]), str(exc)))
-            continue
-        face, found = face_or_frame(det, image)
-        new = {**row, "detected": int(found)}
-        for task, model in models.items():
-            p = model.predict(image, face)[0]
-            new[f"pred_{task}"] = round(p.value, 2) if isinstance(p.value, float) else p.value
-            new[f"prob_{task}"] = round(p.probability, 4)
-        out.append(new)
+    out: list[dict[str, Any]] = []
+    log, done = None, []
+    if checkpoint is not None:
+        config = {"tasks": tasks, "models": [m.model for m in models.values()], "detector": det.name,
+                  "min_probability": dict(min_probability or {}), "image_column": image_column, "root": str(root)}
+        log = RowLog(checkpoint, config)
+        done = log.resume([str(r[image_column]) for r in rows])
+        for entry in done:
+            if "error" in entry:
+                if unreadable is None:
+                    raise ImageError(entry["error"])
+                unreadable.append((entry["key"], entry["error"]))
+            else:
+                out.append(entry["row"])
+    finished = False
+    try:
+        for row in progress(rows[len(done):]):
+            key = str(row[image_column])
+            try:
+                image = load_image(root / row[image_column])
+            except ImageError as exc:
+                if unreadable is None:
+                    raise
+                unreadable.append((key, str(exc)))
+                if log is not None:
+                    log.append({"key": key, "error": str(exc)})
+                continue
+            face, found = face_or_frame(det, image)
+            new = {**row, "detected": int(found)}
+            for task, model in models.items():
+                p = model.predict(image, face)[0]
+                new[f"pred_{task}"] = round(p.value, 2) if isinstance(p.value, float) else p.value
+                new[f"prob_{task}"] = round(p.probability, 4)
+            out.append(new)
+            if log is not None:
+                log.append({"key": key, "row": new})
+        finished = True
+    finally:  # interrupted: the log stays, to resume from
+        if log is not None:
+            log.close(remove=finished)
     return out

@@ -141,7 +141,8 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
         rows = rows[:: max(1, len(rows) // limit)][:limit]
     notes: list[str] = []
     if estimates:
-        rows, notes = _estimate_groups(rows, estimates, image_col, root or labels_csv.parent)
+        rows, notes = _estimate_groups(rows, estimates, image_col, root or labels_csv.parent,
+                                       _checkpoint(out_dir, "estimates"))
     for spec in bands:
         col, _, edges = spec.partition("=")
         try:
@@ -164,7 +165,7 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
             minimum = {run_task: audit_min_probability} if audit_min_probability is not None else None
             rows = predict_rows(rows, [run_task], image_col, root or labels_csv.parent,
                                 progress=lambda r: progress(list(r), "predict"), min_probability=minimum,
-                                unreadable=unreadable)
+                                unreadable=unreadable, checkpoint=_checkpoint(out_dir, "predictions"))
             notes += _unreadable_notes(unreadable, rows)
             pred = pred or f"pred_{run_task}"
             label = label or run_task
@@ -186,7 +187,8 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else to_markdown(report))
 
 
-def _estimate_groups(rows: list, tasks: tuple[str, ...], image_col: str, root: Path) -> tuple[list, list[str]]:
+def _estimate_groups(rows: list, tasks: tuple[str, ...], image_col: str, root: Path,
+                     checkpoint: Path | None = None) -> tuple[list, list[str]]:
     """Rows with est_<task> (and est_prob_<task>) from mien's attribute models, and the notes
     that say these groups are estimates."""
     from ..attributes import get_attribute_model
@@ -196,7 +198,7 @@ def _estimate_groups(rows: list, tasks: tuple[str, ...], image_col: str, root: P
     require_columns(rows, [image_col])
     unreadable: list[tuple[str, str]] = []
     predicted = predict_rows(rows, tasks, image_col, root, progress=lambda r: progress(list(r), "estimate"),
-                             unreadable=unreadable)
+                             unreadable=unreadable, checkpoint=checkpoint)
     out = []
     for row in predicted:
         new = {k: v for k, v in row.items() if not k.startswith(("pred_", "prob_")) or k in rows[0]}
@@ -207,6 +209,16 @@ def _estimate_groups(rows: list, tasks: tuple[str, ...], image_col: str, root: P
     notes += [f"est_{t} is estimated from {image_col} by {get_attribute_model(t).model} (mien's default {t} model), "
               f"not a label: the estimator's own errors move rows between groups" for t in tasks]
     return out, notes
+
+
+def _checkpoint(out_dir: Path | None, what: str) -> Path | None:
+    """Where a long --run / --estimate logs its rows when --out is given (resumed if it exists)."""
+    if out_dir is None:
+        return None
+    path = out_dir / f"{what}.partial.jsonl"
+    if path.is_file():
+        click.echo(f"mien: resuming the {what} logged in {path}", err=True)
+    return path
 
 
 def _write_predictions(rows: list, path: Path) -> None:

@@ -114,3 +114,40 @@ def test_audit_run_leaves_out_unreadable_images_and_reports_coverage(tmp_path, d
     assert metrics == ["accuracy", "coverage"]  # some of UTKFace's faces are under 0.95
     coverage = report["audits"][1]["overall"]
     assert 0 < coverage["value"] < 1 and report["audits"][0]["overall"]["n"] == round(coverage["value"] * coverage["n"])
+
+
+def test_predict_rows_resumes_after_a_kill(tmp_path, data_dir):
+    import csv
+
+    import pytest
+
+    from mien.audit.run import predict_rows
+
+    with open(data_dir / "utkface" / "labels.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[::1000][:12]
+    rows.append({"path": "images/missing.jpg", "age": "1", "gender": "male", "race": "white"})
+    root, log = data_dir / "utkface", tmp_path / "predictions.partial.jsonl"
+    plain = predict_rows(rows, ["age"], "path", root, unreadable=[])
+
+    def killed_after(n):
+        def progress(items):
+            for i, item in enumerate(items):
+                if i == n:
+                    raise KeyboardInterrupt
+                yield item
+        return progress
+
+    with pytest.raises(KeyboardInterrupt):
+        predict_rows(rows, ["age"], "path", root, progress=killed_after(5), unreadable=[], checkpoint=log)
+    assert len(log.read_text().splitlines()) == 1 + 5  # the configuration, then five rows
+    seen = []
+
+    def counting(items):
+        for item in items:
+            seen.append(item["path"])
+            yield item
+
+    missing: list = []
+    resumed = predict_rows(rows, ["age"], "path", root, progress=counting, unreadable=missing, checkpoint=log)
+    assert seen == [r["path"] for r in rows[5:]]  # only the rows not yet logged were predicted
+    assert resumed == plain and [m[0] for m in missing] == ["images/missing.jpg"] and not log.exists()

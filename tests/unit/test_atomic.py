@@ -19,6 +19,22 @@ def test_write_replace_and_failure_keeps_the_old_file(tmp_path):
     assert target.read_bytes() == b"second" and [p.name for p in target.parent.iterdir()] == ["f.bin"]
 
 
+def test_permissions_follow_the_umask_or_the_file_replaced(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        fresh = write_atomic(tmp_path / "fresh.txt", b"x")
+        assert fresh.stat().st_mode & 0o777 == 0o644  # as open() would make it, not mkstemp's 0600
+        kept = tmp_path / "kept.txt"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        write_atomic(kept, b"new")
+        assert kept.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
 def test_calibration_is_saved_atomically(tmp_path):
     cal = calibrate_pairs([0.1, 0.2, 0.9, 1.0], [True, True, False, False], "toy", "euclidean", "toy pairs")
     path = save_calibration(cal, tmp_path / "toy.json")
