@@ -101,6 +101,7 @@ class Analyzer:
     liveness    run the EXPERIMENTAL antispoof + liveness models
     min_probability  per task, e.g. {"gender": 0.8}: answer "unknown" (``ABSTAIN``) instead
                 of guessing when the classifier's top probability is lower
+    age_interval  level of dlib-age's calibrated range: 0.5, 0.8 (default), 0.9, 0.95 or None
     """
 
     def __init__(
@@ -114,6 +115,7 @@ class Analyzer:
         thresholds: QualityThresholds | None = None,
         max_faces: int | None = None,
         min_probability: Mapping[str, float] | None = None,
+        age_interval: float | None = 0.8,
     ) -> None:
         if quality and landmarks != "face-mesh":
             raise InputError("quality checks need the face mesh (landmarks='face-mesh')")
@@ -121,7 +123,9 @@ class Analyzer:
         self.landmarks = landmarks
         options = {"iris": iris} if landmarks == "face-mesh" else {}
         self._landmarker = get_landmarker(landmarks, **options) if landmarks else None
-        self._attributes: list[AttributeModel] = [get_attribute_model(a) for a in attributes]
+        self._attributes: list[AttributeModel] = [
+            get_attribute_model(a, interval_level=age_interval) if a in ("age", "dlib-age") else get_attribute_model(a)
+            for a in attributes]
         self._attributes = withholding(self._attributes, min_probability or {})
         self.quality = quality
         self.liveness = liveness

@@ -151,3 +151,17 @@ def test_predict_rows_resumes_after_a_kill(tmp_path, data_dir):
     resumed = predict_rows(rows, ["age"], "path", root, progress=counting, unreadable=missing, checkpoint=log)
     assert seen == [r["path"] for r in rows[5:]]  # only the rows not yet logged were predicted
     assert resumed == plain and [m[0] for m in missing] == ["images/missing.jpg"] and not log.exists()
+
+
+def test_age_interval_level_is_chosen_in_analyze(tmp_path, group_photo):
+    default = Analyzer(landmarks=None, attributes=("age",)).analyze(group_photo)
+    wide = Analyzer(landmarks=None, attributes=("age",), age_interval=0.95).analyze(group_photo)
+    for d, w in zip(default.results, wide.results):
+        assert d.age.interval_level == 0.8 and w.age.interval_level == 0.95
+        assert w.age.interval[1] - w.age.interval[0] > d.age.interval[1] - d.age.interval[0]
+    src = tmp_path / "group.png"
+    save_image(group_photo, src)
+    res = CliRunner().invoke(cli, ["analyze", str(src), "--json", "--landmarks", "none", "--attributes", "age",
+                                   "--age-interval", "none"])
+    assert res.exit_code == 0, res.output
+    assert all("interval" not in f["age"] for f in json.loads(res.stdout)["faces"])
