@@ -91,7 +91,11 @@ def utkface(n: int, seed: int) -> tuple[dict, list[dict]]:
 def fairness(preds: list[dict], out: Path, meta: dict) -> dict:
     from mien.audit import add_bands, audit_attribute, write_report
 
-    rows = add_bands(preds, "age", AGE_BANDS)
+    from mien.attributes.dlib_age import DlibAge
+
+    ranges = DlibAge()  # the default's calibrated 80% range around each cached prediction
+    rows = add_bands([{**r, **dict(zip(("low_age", "high_age"), ranges.interval(float(r["pred_age"]))))} for r in preds],
+                     "age", AGE_BANDS)
     intro = (f"mien's default age and gender models (dlib-age averaged over 3 chip paddings and their mirrors, dlib-gender; "
              f"CenterFace boxes) on {len(rows)} "
              f"UTKFace images ({meta['subset']}). Groups are UTKFace's own labels (race in 5 classes as the data "
@@ -111,7 +115,7 @@ def fairness(preds: list[dict], out: Path, meta: dict) -> dict:
                                                   "age_band")):
             suffix = ", ages 20-79" if subset is adults else (", standardised by age band" if mix else "")
             report = audit_attribute(subset, label, pred, columns, metric, title=f"Fairness audit: {task} on UTKFace{suffix}",
-                                     standardize=mix)
+                                     standardize=mix, interval=("low_age", "high_age") if task == "age" else None)
             write_report(report, out, intro=text, name=name)
             summary[name] = {a.column: {"worst": a.worst.group, "best": a.best.group, "ratio": round(a.ratio, 3),
                                         "ratio_ci95": [round(v, 3) for v in a.ratio_ci] if a.ratio_ci else None,

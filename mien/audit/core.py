@@ -51,7 +51,8 @@ from ..errors import InputError
 from .stats import bootstrap, mean_draws, ratio_interval, wilson
 
 Row = Mapping[str, Any]
-LOWER_IS_BETTER = {"mae": True, "error": True, "fmr": True, "fnmr": True, "accuracy": False, "coverage": False}
+LOWER_IS_BETTER = {"mae": True, "error": True, "fmr": True, "fnmr": True, "accuracy": False, "coverage": False,
+                   "interval": False}
 
 
 @dataclass(frozen=True)
@@ -260,11 +261,15 @@ def with_ratio_ci(audit: MetricAudit, draws: list[np.ndarray]) -> MetricAudit:
 
 def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_columns: Sequence[str],
                     metric: str = "accuracy", title: str = "Attribute audit", min_group: int = 1,
-                    seed: int = 0, standardize: str | None = None) -> AuditReport:
+                    seed: int = 0, standardize: str | None = None,
+                    interval: tuple[str, str] | None = None) -> AuditReport:
     """Per-group accuracy (classes) or MAE (numbers) of ``prediction`` against ``label``.
 
     ``standardize``: a column (e.g. "age_band") whose mix every group is standardised to
-    (module docstring); the grouping by that column itself stays raw.
+    (module docstring); the grouping by that column itself stays raw. ``interval``: with
+    MAE, the (low, high) columns of a predicted range; adds the metric ``interval``, the
+    share of rows whose label lies inside it, per group (is the range as honest for
+    every group?).
     """
     if metric not in ("accuracy", "mae"):
         raise InputError(f"unknown attribute metric {metric!r}; known: accuracy, mae")
@@ -272,8 +277,15 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
         raise InputError("give at least one group column")
     require_columns(rows, [label, prediction, *group_columns, *([standardize] if standardize else [])])
     everything = np.arange(len(rows))
+    if interval is not None and metric != "mae":
+        raise InputError("an interval goes with metric='mae'")
+    require_columns(rows, list(interval or ()))
     if metric == "mae":
-        measures = [("mae", np.abs(_floats(rows, prediction) - _floats(rows, label)), np.ones(len(rows), bool))]
+        truth = _floats(rows, label)
+        measures = [("mae", np.abs(_floats(rows, prediction) - truth), np.ones(len(rows), bool))]
+        if interval is not None:
+            inside = (truth >= _floats(rows, interval[0])) & (truth <= _floats(rows, interval[1]))
+            measures.append(("interval", inside, np.ones(len(rows), bool)))
     else:
         predicted = [str(r[prediction]).strip().lower() for r in rows]
         answered = np.array([p != ABSTAIN for p in predicted])
@@ -315,8 +327,10 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
                 audits.append(with_ratio_ci(MetricAudit(name, column, make(column, "all", everything[counted]),
                                                          tuple(groups)), draws))
     meta = {"rows": len(rows), "label": label, "prediction": prediction, "metric": metric}
-    if len(measures) > 1:
+    if metric == "accuracy" and len(measures) > 1:
         meta["withheld"] = int((~measures[1][1]).sum())
+    if interval is not None:
+        meta["interval"] = f"{interval[0]}..{interval[1]}"
     if standardize:
         meta["standardized_by"] = standardize
     return AuditReport(title, "attribute", tuple(audits), tuple(notes), meta)

@@ -11,8 +11,9 @@ from ..atomic import write_atomic
 from ..errors import MienError, StorageError
 from .core import AuditReport, MetricAudit
 
-LABELS = {"accuracy": "accuracy", "coverage": "coverage (answered)", "mae": "MAE (years)", "fmr": "FMR", "fnmr": "FNMR"}
-SHARES = ("accuracy", "coverage")  # higher is better; shown with two decimals, ratios of 1 - value
+LABELS = {"accuracy": "accuracy", "coverage": "coverage (answered)", "mae": "MAE (years)", "fmr": "FMR", "fnmr": "FNMR",
+          "interval": "inside the predicted range"}
+SHARES = ("accuracy", "coverage", "interval")  # higher is better; shown with two decimals, ratios of 1 - value
 
 
 def _fmt(metric: str, v: float) -> str:
@@ -89,6 +90,9 @@ def _method(report: AuditReport) -> str:
     text = ("Intervals are 95%: Wilson for rates, percentile bootstrap (1000 rounds, fixed seed) for MAE. "
             "For accuracy the ratio compares error rates (1 - accuracy); its interval is a bootstrap over the "
             "worst and the best group's rows.")
+    if report.meta.get("interval"):
+        text += (f" 'Inside the predicted range' is the share of rows whose label lies in {report.meta['interval']}; "
+                 "its ratio compares the shares outside.")
     if report.meta.get("withheld"):
         text += (f" The model withheld {report.meta['withheld']} of {report.meta['rows']} predictions as unsure: "
                  "accuracy is over the answered rows, coverage is the share answered, and its ratio compares "

@@ -31,7 +31,8 @@ def predict_rows(rows: Sequence[dict[str, Any]], tasks: Iterable[str], image_col
                  min_probability: Mapping[str, float] | None = None,
                  unreadable: list[tuple[str, str]] | None = None,
                  checkpoint: str | Path | None = None) -> list[dict[str, Any]]:
-    """New rows with ``pred_<task>`` and ``prob_<task>`` for each task, plus ``detected``.
+    """New rows with ``pred_<task>`` and ``prob_<task>`` for each task, plus ``detected`` (and
+    ``low_<task>`` / ``high_<task>`` where the model gives a calibrated range).
 
     ``min_probability`` (per task) withholds low-probability classes as ``ABSTAIN``. A row
     whose image cannot be read raises ``ImageError``, unless ``unreadable`` is a list: then
@@ -77,6 +78,8 @@ def predict_rows(rows: Sequence[dict[str, Any]], tasks: Iterable[str], image_col
                 p = model.predict(image, face)[0]
                 new[f"pred_{task}"] = round(p.value, 2) if isinstance(p.value, float) else p.value
                 new[f"prob_{task}"] = round(p.probability, 4)
+                if p.interval is not None:
+                    new[f"low_{task}"], new[f"high_{task}"] = (round(v, 2) for v in p.interval)
             out.append(new)
             if log is not None:
                 log.append({"key": key, "row": new})

@@ -177,9 +177,16 @@ def audit(labels_csv: Path, groups: tuple[str, ...], label: str | None, pred: st
             raise InputError("--min-probability applies to --run TASK (predictions made here)")
         if label is None or pred is None:
             raise InputError("an attribute audit needs --label and --pred (or --run TASK)")
+        ranged = bool(run_task) and metric == "mae" and rows and f"low_{run_task}" in rows[0]
         report = audit_attribute(rows, label, pred, groups, metric or "accuracy",
                                  title or f"Audit of {pred} against {label} in {labels_csv.name}", min_group,
-                                 standardize=standardize)
+                                 standardize=standardize,
+                                 interval=(f"low_{run_task}", f"high_{run_task}") if ranged else None)
+        if ranged:
+            from ..attributes import DEFAULTS
+
+            notes.append(f"the predicted range is {DEFAULTS[run_task]}'s calibrated 80% interval: "
+                         "about 80% of each group's true values should lie inside it")
     if notes:
         report = dataclasses.replace(report, notes=report.notes + tuple(notes))
     if out_dir is not None:

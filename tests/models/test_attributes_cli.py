@@ -165,3 +165,22 @@ def test_age_interval_level_is_chosen_in_analyze(tmp_path, group_photo):
                                    "--age-interval", "none"])
     assert res.exit_code == 0, res.output
     assert all("interval" not in f["age"] for f in json.loads(res.stdout)["faces"])
+
+
+def test_audit_run_age_reports_how_often_the_range_holds_the_age(tmp_path, data_dir):
+    import csv
+
+    with open(data_dir / "utkface" / "labels.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[::300]
+    path = tmp_path / "labels.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    res = CliRunner().invoke(cli, ["audit", str(path), "--root", str(data_dir / "utkface"), "--run", "age",
+                                   "--group", "gender", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout[res.stdout.index("{"):])
+    assert [a["metric"] for a in report["audits"]] == ["mae", "interval"]
+    assert 0.5 < report["audits"][1]["overall"]["value"] <= 1.0  # the 80% range, on 64 UTKFace faces
+    assert any("calibrated 80% interval" in n for n in report["notes"])

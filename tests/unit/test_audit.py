@@ -179,3 +179,17 @@ def test_intersectional_groups():
     assert inter.worst.group == "x/f" and {g.group: g.value for g in race.groups} == {"x": 0.5, "y": 1.0}
     with pytest.raises(InputError, match="missing column"):
         audit_attribute(rows, "label", "pred", ["race+age"], "accuracy")
+
+
+def test_interval_coverage_per_group():
+    rows = [{"g": g, "age": 30, "pred": 31, "low": 25 if (g == "a" or i < 5) else 31, "high": 35}
+            for g in ("a", "b") for i in range(10)]
+    report = audit_attribute(rows, "age", "pred", ["g"], "mae", interval=("low", "high"))
+    mae, inside = report.audits
+    assert inside.metric == "interval" and {g.group: g.value for g in inside.groups} == {"a": 1.0, "b": 0.5}
+    assert inside.worst.group == "b" and report.meta["interval"] == "low..high"
+    assert "inside the predicted range" in to_markdown(report)
+    with pytest.raises(InputError, match="metric='mae'"):
+        audit_attribute(rows, "age", "pred", ["g"], "accuracy", interval=("low", "high"))
+    with pytest.raises(InputError, match="missing column"):
+        audit_attribute(rows, "age", "pred", ["g"], "mae", interval=("lo", "high"))
