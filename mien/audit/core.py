@@ -42,7 +42,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -259,6 +259,64 @@ def with_ratio_ci(audit: MetricAudit, draws: list[np.ndarray]) -> MetricAudit:
     return replace(audit, ratio_ci=ratio_interval(errors[worst], errors[best]))
 
 
+class _Measure(NamedTuple):
+    name: str  # metric
+    per_row: np.ndarray  # the value of each row (error, correct, answered, inside)
+    counted: np.ndarray  # rows it is measured over (accuracy: the answered ones)
+
+
+def _attribute_measures(rows: Sequence[Row], label: str, prediction: str, metric: str,
+                        interval: tuple[str, str] | None) -> list[_Measure]:
+    every = np.ones(len(rows), bool)
+    if metric == "mae":
+        truth = _floats(rows, label)
+        measures = [_Measure("mae", np.abs(_floats(rows, prediction) - truth), every)]
+        if interval is not None:
+            inside = (truth >= _floats(rows, interval[0])) & (truth <= _floats(rows, interval[1]))
+            measures.append(_Measure("interval", inside, every))
+        return measures
+    predicted = [str(r[prediction]).strip().lower() for r in rows]
+    answered = np.array([p != ABSTAIN for p in predicted])
+    correct = np.array([p == str(r[label]).strip().lower() for p, r in zip(predicted, rows)])
+    measures = [_Measure("accuracy", correct, answered)]
+    if not answered.all():
+        measures.append(_Measure("coverage", answered, every))
+    return measures
+
+
+def _audit_measure(rows: Sequence[Row], column: str, m: _Measure, strata: np.ndarray | None,
+                   shares: Mapping[str, float], standardize: str | None, min_group: int, seed: int,
+                   notes: list[str], first: bool) -> MetricAudit | None:
+    """One measure across the groups of one column (standardised when ``strata`` is given);
+    what was left out goes to ``notes`` (small groups only once, for the ``first`` measure)."""
+    def make(group: str, idx: np.ndarray) -> GroupResult:
+        if strata is not None:
+            return _standardised(column, group, m.per_row, idx, strata, shares, seed)
+        return _mae(column, group, m.per_row[idx], seed) if m.name == "mae" else _accuracy(column, group, m.per_row[idx])
+
+    groups, draws = [], []
+    rng = np.random.default_rng(seed)
+    for group, idx in _groups(rows, column).items():
+        if len(idx) < min_group:
+            if first:
+                notes.append(f"{column}={group}: {len(idx)} rows, under the minimum of {min_group}; left out")
+            continue
+        idx = idx[m.counted[idx]]
+        if not len(idx):
+            notes.append(f"{column}={group}: every prediction withheld; no {m.name} to report")
+            continue
+        groups.append(make(group, idx))
+        draws.append(_group_draws(m.per_row, idx, strata, shares, rng))
+        missing = [s for s in shares if strata is not None and not (strata[idx] == s).any()]
+        if missing:
+            notes.append(f"{column}={group} has no {'answered ' if not m.counted.all() else ''}rows with {standardize} "
+                         f"{', '.join(missing)} ({100 * sum(shares[s] for s in missing):.1f}% of all rows): its "
+                         "standardised value averages the other strata")
+    if not groups:
+        return None
+    return with_ratio_ci(MetricAudit(m.name, column, make("all", np.flatnonzero(m.counted)), tuple(groups)), draws)
+
+
 def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_columns: Sequence[str],
                     metric: str = "accuracy", title: str = "Attribute audit", min_group: int = 1,
                     seed: int = 0, standardize: str | None = None,
@@ -275,60 +333,22 @@ def audit_attribute(rows: Sequence[Row], label: str, prediction: str, group_colu
         raise InputError(f"unknown attribute metric {metric!r}; known: accuracy, mae")
     if not group_columns:
         raise InputError("give at least one group column")
-    require_columns(rows, [label, prediction, *group_columns, *([standardize] if standardize else [])])
-    everything = np.arange(len(rows))
     if interval is not None and metric != "mae":
         raise InputError("an interval goes with metric='mae'")
-    require_columns(rows, list(interval or ()))
-    if metric == "mae":
-        truth = _floats(rows, label)
-        measures = [("mae", np.abs(_floats(rows, prediction) - truth), np.ones(len(rows), bool))]
-        if interval is not None:
-            inside = (truth >= _floats(rows, interval[0])) & (truth <= _floats(rows, interval[1]))
-            measures.append(("interval", inside, np.ones(len(rows), bool)))
-    else:
-        predicted = [str(r[prediction]).strip().lower() for r in rows]
-        answered = np.array([p != ABSTAIN for p in predicted])
-        correct = np.array([p == str(r[label]).strip().lower() for p, r in zip(predicted, rows)])
-        measures = [("accuracy", correct, answered)]
-        if not answered.all():
-            measures.append(("coverage", answered, np.ones(len(rows), bool)))
-    audits, notes = [], []
+    require_columns(rows, [label, prediction, *group_columns, *([standardize] if standardize else []), *(interval or ())])
+    measures = _attribute_measures(rows, label, prediction, metric, interval)
     strata = _values(rows, standardize) if standardize else None
     shares = {s: len(i) / len(rows) for s, i in _groups(rows, standardize).items()} if standardize else {}
+    audits, notes = [], []
     for column in group_columns:
-        by_mix = standardize is not None and column != standardize
-        for name, per_row, counted in measures:
-            def make(col: str, grp: str, idx: np.ndarray) -> GroupResult:
-                if by_mix:
-                    return _standardised(col, grp, per_row, idx, strata, shares, seed)
-                return _mae(col, grp, per_row[idx], seed) if name == "mae" else _accuracy(col, grp, per_row[idx])
-
-            groups, draws = [], []
-            rng = np.random.default_rng(seed)
-            for group, idx in _groups(rows, column).items():
-                if len(idx) < min_group:
-                    if name == measures[0][0]:
-                        notes.append(f"{column}={group}: {len(idx)} rows, under the minimum of {min_group}; left out")
-                    continue
-                idx = idx[counted[idx]]
-                if not len(idx):
-                    notes.append(f"{column}={group}: every prediction withheld; no {name} to report")
-                    continue
-                groups.append(make(column, group, idx))
-                draws.append(_group_draws(per_row, idx, strata if by_mix else None, shares, rng))
-                missing = [s for s in shares if by_mix and not (strata[idx] == s).any()]
-                if missing:
-                    notes.append(f"{column}={group} has no {'answered ' if name == 'accuracy' and len(measures) > 1 else ''}"
-                                 f"rows with {standardize} {', '.join(missing)} "
-                                 f"({100 * sum(shares[s] for s in missing):.1f}% of all rows): its standardised value "
-                                 "averages the other strata")
-            if groups:
-                audits.append(with_ratio_ci(MetricAudit(name, column, make(column, "all", everything[counted]),
-                                                         tuple(groups)), draws))
+        by_mix = strata if standardize is not None and column != standardize else None
+        for n, m in enumerate(measures):
+            audit = _audit_measure(rows, column, m, by_mix, shares, standardize, min_group, seed, notes, n == 0)
+            if audit is not None:
+                audits.append(audit)
     meta = {"rows": len(rows), "label": label, "prediction": prediction, "metric": metric}
     if metric == "accuracy" and len(measures) > 1:
-        meta["withheld"] = int((~measures[1][1]).sum())
+        meta["withheld"] = int((~measures[1].per_row).sum())  # the coverage measure: answered or not
     if interval is not None:
         meta["interval"] = f"{interval[0]}..{interval[1]}"
     if standardize:
