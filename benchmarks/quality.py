@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import data_root, header, markdown_table, write_outputs  # noqa: E402
-from benchmarks.verification import detect_all, embed_all  # noqa: E402
+from benchmarks.verification import detect_all, embed_all, lfw_images  # noqa: E402
 from mien.embed.base import view_spread  # noqa: E402
 from mien.match.faces import REFINE_SCALE  # noqa: E402
 from mien.models.store import mien_home  # noqa: E402
@@ -245,12 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         wider_part()
         return 0
 
-    with open(args.data / "identities.csv", newline="") as fh:
-        identity = {r["path"]: r["identity"] for r in csv.DictReader(fh)}
-    with open(args.data / "pairs.csv", newline="") as fh:
-        pair_paths = {p for r in csv.DictReader(fh) for p in (r["path1"], r["path2"])}
-    paths = sorted(set(identity) | pair_paths)  # the verification benchmark's order
-    ids = np.array([identity.get(p, p) for p in paths])
+    paths, ids = lfw_images(args.data)
     found = detect_all(args.data, paths, "centerface", args.cache)
     cached = embed_all(args.data, paths, [EMBEDDER], "centerface", args.cache, 1.0, REFINE_SCALE)[EMBEDDER]
     quality = qualities(args.data, paths, found)

@@ -58,6 +58,19 @@ def read_pairs(data: Path) -> list[tuple[int, str, str, int]]:
         return [(int(r["fold"]), r["path1"], r["path2"], int(r["same"])) for r in csv.DictReader(fh)]
 
 
+def lfw_images(data: Path, pairs: list | None = None) -> tuple[list[str], np.ndarray]:
+    """Every LFW image the benchmarks use, in one fixed order (those of identities.csv and both
+    sides of pairs.csv: the caches are keyed by it), and each one's identity (its own path where
+    identities.csv has none)."""
+    pairs = read_pairs(data) if pairs is None else pairs
+    with open(data / "identities.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    id_key = next(k for k in rows[0] if k != "path")
+    identity = {r["path"]: r[id_key] for r in rows}
+    paths = sorted(set(identity) | {p for _, a, b, _ in pairs for p in (a, b)})
+    return paths, np.array([identity.get(p, p) for p in paths])
+
+
 def detector_label(detector_name: str, scale: float, refine: float | None) -> str:
     """Cache key of a detection configuration: "centerface", "centerface@0.5x+lm0.5"."""
     return (detector_name + ("" if scale == 1 else f"@{scale:g}x")
@@ -188,11 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     from mien.embed import embedder_class
 
     pairs = read_pairs(args.data)
-    with open(args.data / "identities.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    id_key = next(k for k in rows[0] if k != "path")
-    identity = {r["path"]: r[id_key] for r in rows}
-    paths = sorted(set(identity) | {p for _, a, b, _ in pairs for p in (a, b)})
+    paths, ids = lfw_images(args.data, pairs)
     index = {p: i for i, p in enumerate(paths)}
     names = [n.strip() for n in args.embedders.split(";") if n.strip()]
     refine = args.refine or None
@@ -202,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     same = np.array([s for *_, s in pairs], bool)
     ia = np.array([index[a] for _, a, _, _ in pairs])
     ib = np.array([index[b] for _, _, b, _ in pairs])
-    ids = np.array([identity.get(p, p) for p in paths])
 
     results = {**header(), "detector": detector_label(args.detector, args.detect_scale, refine), "pairs": len(pairs), "images": len(paths), "rows": []}
     curves = {}

@@ -18,7 +18,6 @@ FNMR over genuine pairs whose two images do (Wilson 95% intervals). Writes
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import data_root, header  # noqa: E402
-from benchmarks.verification import detect_all, embed_all, people_halves  # noqa: E402
+from benchmarks.verification import detect_all, embed_all, lfw_images, people_halves  # noqa: E402
 from mien.audit import MetricAudit, write_report  # noqa: E402
 from mien.audit.core import AuditReport, GroupResult, band_label, verification_rates, with_ratio_ci  # noqa: E402
 from mien.audit.stats import mean_draws  # noqa: E402
@@ -125,12 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "fairness")
     args = ap.parse_args(argv)
 
-    with open(args.data / "identities.csv", newline="") as fh:
-        identity = {r["path"]: r["identity"] for r in csv.DictReader(fh)}
-    with open(args.data / "pairs.csv", newline="") as fh:
-        pair_paths = {p for r in csv.DictReader(fh) for p in (r["path1"], r["path2"])}
-    paths = sorted(set(identity) | pair_paths)  # the verification benchmark's order
-    ids = np.array([identity.get(p, p) for p in paths])
+    paths, ids = lfw_images(args.data)
     cached = embed_all(args.data, paths, [EMBEDDER], "centerface", args.cache, 1.0, REFINE_SCALE)[EMBEDDER]
     est = estimates(args.data, paths, detect_all(args.data, paths, "centerface", args.cache))
     ok = cached["found"] > 0
