@@ -95,7 +95,4 @@ def embed_faces(images: np.ndarray, embedder_name: str = "dlib-resnet") -> np.nd
 def largest_face(detector, img: np.ndarray):
     """(number of faces found, the largest as a one-face Faces, or None)."""
     faces = detector(img)
-    if not len(faces):
-        return 0, None
-    areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
-    return len(faces), faces[[int(np.argmax(areas))]]
+    return len(faces), (faces.largest() if len(faces) else None)

@@ -22,9 +22,9 @@ from ..errors import ShapeError
 from ..embed import Embedder, Embeddings, get_embedder
 from ..embed.base import l2_normalize
 from ..image import load_image
+from ..types import Faces
 from .calibration import load_calibration
 from .cohort import Cohort
-from ..types import Faces
 from .faces import REFINE_SCALE, one_face, recognition_detector
 
 DEFAULT_FMR = 1e-3
