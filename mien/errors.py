@@ -8,7 +8,10 @@
     │   ├── VideoError             unreadable video, or one with no video stream
     │   ├── NoFaceError            no face where one was needed
     │   ├── MultipleFacesError     several faces where one was expected
-    │   └── ShapeError             an array of the wrong shape or dtype
+    │   ├── ShapeError             an array of the wrong shape or dtype
+    │   ├── QualityError           a face that fails the enrolment quality checks (names them)
+    │   ├── NotFoundError          an identity or gallery that is not in the store
+    │   └── ConsentError           an identity whose consent has expired or been withdrawn
     ├── ModelError                 problems with model weights
     │   ├── UnknownModelError      a name that is not in the registry
     │   ├── ModelNotInstalledError weights not in the store (names the command that fixes it)
@@ -17,6 +20,8 @@
     │   └── ConversionError        a TF.js / TFLite graph mien cannot convert
     ├── EmbeddingMismatchError     embeddings from two different models compared
     └── StorageError               a gallery or file store problem
+        ├── TemplateKeyError       a template key that is missing or wrong for the gallery
+        └── StoreUnavailableError  a store server (Milvus, PostgreSQL) that cannot be reached
 
 The CLI maps every ``MienError`` to a one-line message and a non-zero exit code;
 the HTTP service maps ``InputError`` to 4xx and the rest to 5xx.
@@ -71,6 +76,24 @@ class ShapeError(InputError):
         self.expected = expected
         self.actual = actual
         super().__init__(f"{name}: expected {expected}, got {actual}")
+
+
+class QualityError(InputError):
+    """A face fails the enrolment quality checks; ``failed`` names them."""
+
+    def __init__(self, source: str, failed: tuple[str, ...], detail: str = "") -> None:
+        self.source = source
+        self.failed = tuple(failed)
+        msg = f"{source} fails the enrolment quality checks: {detail or ', '.join(failed)}"
+        super().__init__(f"{msg}; pass force=True (CLI: --force) to enrol it anyway")
+
+
+class NotFoundError(InputError, LookupError):
+    """An identity or gallery that is not in the store."""
+
+
+class ConsentError(InputError):
+    """The identity's consent has expired or been withdrawn, so it may not be used."""
 
 
 class ModelError(MienError):
@@ -134,3 +157,11 @@ class StorageError(MienError):
     """A store could not be read or written."""
 
     exit_code = 4
+
+
+class TemplateKeyError(StorageError):
+    """The key that protects a gallery's templates is missing, unreadable or not the one it was made with."""
+
+
+class StoreUnavailableError(StorageError):
+    """A store server (Milvus, PostgreSQL) cannot be reached."""
