@@ -8,17 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from .common import build_detector, detector_options, echo_json, expand_images, progress
-
-
-def _key_values(items: tuple[str, ...], what: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise InputError(f"{what} must look like NAME=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+from .common import build_detector, detector_options, echo_json, expand_images, key_values, progress
 
 
 def _probabilities(items: dict[str, str]) -> dict[str, float]:
@@ -62,10 +52,10 @@ def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landma
         raise InputError("no images found in the given paths")
     tasks = [] if attributes.strip().lower() == "none" else [a.strip() for a in attributes.split(",") if a.strip()]
     quality = quality or icao or bool(settings)
-    thresholds = thresholds_from_dict(_key_values(settings, "--set"), QualityThresholds.icao() if icao else None)
+    thresholds = thresholds_from_dict(key_values(settings, "--set"), QualityThresholds.icao() if icao else None)
     analyzer = Analyzer(build_detector(detector, threshold, min_face, tile), None if landmarks == "none" else landmarks,
                         tasks, iris=iris, quality=quality, liveness=liveness, thresholds=thresholds,
-                        min_probability=_probabilities(_key_values(min_probability, "--min-probability")),
+                        min_probability=_probabilities(key_values(min_probability, "--min-probability")),
                         age_interval=None if age_interval == "none" else float(age_interval))
     results, failures = [], 0
     for path in progress(paths, "analyze"):

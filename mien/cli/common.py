@@ -45,6 +45,19 @@ def expand_images(inputs: Iterable[str]) -> list[Path]:
     return out
 
 
+def key_values(items: Iterable[str], what: str) -> dict[str, str]:
+    """``NAME=VALUE`` options as a dict; anything else is an ``InputError`` naming the option."""
+    from ..errors import InputError
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"{what} must look like NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
 def progress(items: list, label: str) -> Iterator:
     """A tqdm bar on stderr for more than one item, silent otherwise."""
     if len(items) <= 1:

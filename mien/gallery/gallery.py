@@ -151,15 +151,14 @@ class Gallery:
         check_name(name)
         if isinstance(images, (str, bytes, os.PathLike, np.ndarray, Embeddings)):
             images = [images]
-        images = list(images)
-        if not images:
-            raise InputError(f"nothing to enrol for {name!r}: give at least one photo or embedding")
         templates, qualities, forced = [], [], []
-        for image in images:
+        for image in images:  # lazily, so a progress bar around ``images`` moves
             made, quality, failed = self._template(name, image, force, largest, quality_thresholds)
             templates.extend(made)
             qualities.extend([quality] * len(made))
             forced.extend(f for f in failed if f not in forced)
+        if not templates:
+            raise InputError(f"nothing to enrol for {name!r}: give at least one photo or embedding")
         item = EnrolItem(name, templates, metadata, consent)
         line = self._line("enrol", name, templates=len(templates), forced=forced, consent=consent is not None)
         (ids,) = self.store.enrol(self.name, [item], line)
