@@ -120,6 +120,11 @@ class GalleryStore(ABC):
     def remove(self, gallery: str, name: str, line: JournalLine) -> Removal:
         """Erase an identity and everything stored about it, physically; ``NotFoundError`` if absent."""
 
+    def usable(self, gallery: str, names: Sequence[str], now: float) -> set[str]:
+        """Of ``names``, those identify may return at ``now``: enrolled, with no consent record or an active one."""
+        records = (self.get_identity(gallery, n) for n in names)
+        return {r.name for r in records if r is not None and r.usable(now)}
+
     def expired(self, gallery: str, now: float) -> list[str]:
         """Names whose consent has expired or been withdrawn at ``now``."""
         return [r.name for r in self.list_identities(gallery) if r.consent is not None and not r.consent.active(now)]

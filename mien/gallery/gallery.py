@@ -73,6 +73,7 @@ class Gallery:
         self.actor = actor or default_actor()
         self.cohort = cohort
         self._calibration_path = calibration
+        self._calibration: Calibration | None = None
         self._detector = detector
         self._embedder = model if isinstance(model, Embedder) else None
         key_bytes = load_key(key)
@@ -133,7 +134,9 @@ class Gallery:
         return self._detector
 
     def calibration(self) -> Calibration:
-        return load_calibration(self.info.score_model, self._calibration_path)
+        if self._calibration is None:  # read once: identify runs per frame
+            self._calibration = load_calibration(self.info.score_model, self._calibration_path)
+        return self._calibration
 
     def _line(self, action: str, subject: str | None = None, **details: Any) -> JournalLine:
         return JournalLine(self.actor, action, None if subject is None else self.protector.pseudonym(subject),
@@ -295,27 +298,30 @@ class Gallery:
     def _identify(self, emb: Embeddings, k: int, fpir: float, faces: list) -> list[Identification]:
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        _, n_templates = self.store.counts(self.name)
+        n_ids, n_templates = self.store.counts(self.name)
         cal = self.calibration()
         point = threshold_for_fpir(cal, fpir, n_templates)
         queries = self.protector.to_index(self._comparable(emb.vectors))
         stats = self.cohort.impostor_stats(emb.vectors) if self.cohort is not None else None
-        usable: dict[str, bool] = {}
+        usable: set[str] = set()
+        seen: set[str] = set()
         fetch = min(n_templates, max(8 * k, 64))
         pending = list(range(len(emb)))
         ranked: dict[int, list[Candidate]] = {}
         while pending and n_templates:
             hits = self.store.search(self.name, queries[pending], fetch)
+            met = {h.identity for row in hits for h in row} - seen
+            usable |= self.store.usable(self.name, sorted(met), time.time())
+            seen |= met
             still = []
             for q, row in zip(pending, hits):
                 probe_stats = None if stats is None else (stats[0][q], stats[1][q])
-                cands = self._rank(row, probe_stats, point.threshold, usable)
+                cands = self._rank([h for h in row if h.identity in usable], probe_stats, point.threshold)
                 if len(cands) < k and fetch < n_templates:
                     still.append(q)
                 ranked[q] = cands[:k]
             pending = still
             fetch = min(n_templates, fetch * 4)
-        n_ids, _ = self.store.counts(self.name)
         out = []
         for q in range(len(emb)):
             cands = tuple(ranked.get(q, ()))
@@ -332,15 +338,10 @@ class Gallery:
                                       self.info.model, cal.source, point.extrapolated, faces[q], note))
         return out
 
-    def _rank(self, hits: list[Hit], probe_stats: tuple | None, threshold: float,
-              usable: dict[str, bool]) -> list[Candidate]:
+    def _rank(self, hits: list[Hit], probe_stats: tuple | None, threshold: float) -> list[Candidate]:
+        """One candidate per identity (its best template), best first; ``hits`` are the usable ones."""
         best: dict[str, Candidate] = {}
         for hit in hits:
-            if hit.identity not in usable:
-                record = self.store.get_identity(self.name, hit.identity)
-                usable[hit.identity] = record is not None and record.usable()
-            if not usable[hit.identity]:
-                continue  # consent expired or withdrawn: never returned
             score = hit.distance
             if probe_stats is not None and hit.norm_mean is not None:
                 score = float(as_norm(hit.distance, probe_stats, (hit.norm_mean, hit.norm_std)))
