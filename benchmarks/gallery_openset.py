@@ -126,10 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     results["rows"].append(anchor)
     rows.append([anchor["method"], "(none)", "0.6", f"{anchor['dir_rank1']:.2%}",
                  f"{anchor['fpir_measured']:.4f} ({anchor['false_positives']}/{len(non_mated)})", ""])
-    results.update(header())
+    results["meta"] = header()
     table = markdown_table(["method", "target FPIR", "threshold", "rank-1 DIR", "FPIR measured", "ms / probe"], rows)
     table += (f"\n\n{len(enrolled)} identities enrolled (one image each), {len(mated)} mated and {len(non_mated)} "
-              f"non-mated probes; {model}; {results['commit']}, {results['date']}.")
+              f"non-mated probes; {model}; {results['meta']['commit']}, {results['meta']['date']}.")
     write_outputs(f"gallery_openset{'' if args.tta == 'none' else '_flip'}", results, table)
     return 0
 

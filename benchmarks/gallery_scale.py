@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.milvus:
         small, rng2 = people(args.milvus_templates, args.per_identity, seed=1)
         results["rows"].append(bench_store(args.milvus, small, rng2, args.per_identity, args.queries, "milvus", []))
-    results.update(header())
+    results["meta"] = header()
     rows = []
     for r in results["rows"]:
         rows.append([r["store"], f"{r['templates']:,}", f"{r['enrol_templates_per_s']:,.0f}", f"{r['index_build_s']:.1f}",
@@ -159,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown_table(["store", "templates", "enrol templates/s", "index build s", "index search ms p50/p95/p99",
                             "identify ms p50/p95/p99", "recall@1 vs exact", "NumPy exact ms p50", "peak RSS MiB",
                             "disk MiB"], rows)
-    table += f"\n\n{results['commit']}, {results['date']}, {results['machine']['cpu']} ({results['machine']['cores']} cores)."
     write_outputs(args.name, results, table)
     return 0
 

@@ -323,4 +323,41 @@ def journal(store: str | None, gallery_name: str, key_file: str | None, check: b
     return 0
 
 
+@gallery.command("watch")
+@click.argument("video", required=False)
+@_store_options
+@_cohort_option
+@click.option("--camera", type=int, default=None, help="Watch this camera (OpenCV index) instead of a video file.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write the video with names drawn (audio kept).")
+@click.option("--every", type=click.IntRange(1, 30), default=1, show_default=True, help="Detect on every K-th frame.")
+@click.option("--fpir", type=float, default=1e-3, show_default=True)
+@click.option("--max-frames", type=int, default=None, help="Stop after this many frames (a camera runs until then or Ctrl-C).")
+@click.option("--json", "as_json", is_flag=True, help="Print the tracks as JSON at the end (events stream to stderr as they happen).")
+def watch(video: str | None, store: str | None, gallery_name: str, key_file: str | None, cohort_file: str | None,
+          camera: int | None, out: str | None, every: int, fpir: float, max_frames: int | None, as_json: bool) -> None:
+    """Name the people in VIDEO (or --camera N): once per face track, with first and last seen."""
+    from ..gallery.watch import watch as run_watch
+
+    if (video is None) == (camera is None):
+        raise InputError("give a VIDEO file or --camera N")
+
+    def announce(event) -> None:
+        who = event.identity or "unknown"
+        click.echo(f"track {event.track} at {event.last_seen:.2f}s: {who}", err=True)
+
+    with _open(store, gallery_name, key_file, cohort_file=cohort_file) as g:
+        result = run_watch(g, camera if camera is not None else video, out, every=every, fpir=fpir,
+                           progress=out is not None, max_frames=max_frames, on_event=announce)
+    if as_json:
+        echo_json([result.to_dict()])
+        return
+    click.echo(f"{result.source}: {result.frames} frames, {len(result.events)} face track(s), "
+               f"people: {', '.join(result.to_dict()['people']) or 'none identified'}")
+    for e in result.events:
+        click.echo(f"  track {e.track}: {e.identity or 'unknown'} from {e.first_seen:.2f}s to {e.last_seen:.2f}s "
+                   f"({e.searches} search{'es' if e.searches != 1 else ''})")
+    if out:
+        click.echo(f"wrote {out}")
+
+
 COMMANDS = [gallery]

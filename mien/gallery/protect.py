@@ -77,7 +77,7 @@ def load_key(key: bytes | str | os.PathLike | None = None) -> bytes | None:
         return key
     if key is not None:
         path = Path(key)
-        if path.is_file():
+        if path.exists():  # a file, or a pipe such as <(...)
             return _read_key_file(path)
         return decode_key(str(key), "the key given")
     if os.environ.get(KEY_ENV):

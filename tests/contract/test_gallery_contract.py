@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pytest
 
-from mien.embed import Embeddings
 from mien.errors import EmbeddingMismatchError, InputError, NotFoundError, TemplateKeyError
 from mien.gallery import ClearTemplatesWarning, Consent, open_gallery
 

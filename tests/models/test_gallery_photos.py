@@ -105,3 +105,38 @@ def test_cli_enrol_identify_verify_remove(tmp_path, data_dir):
     removed = run("gallery", "remove", "wen", *store)
     assert removed.returncode == 0 and "erased 'wen'" in removed.stdout and "receipt" in removed.stdout
     assert run("gallery", "journal", "--verify", *store).returncode == 0
+
+
+def frames_of(photo, n, size=(320, 240)):
+    """A face drifting across a grey frame: ``n`` frames."""
+    import cv2
+
+    face = cv2.resize(photo, (150, 150))
+    for i in range(n):
+        frame = np.full((size[1], size[0], 3), 90, np.uint8)
+        x = 10 + int(i * (size[0] - 170) / max(n - 1, 1))
+        frame[45:195, x:x + 150] = face
+        yield frame
+
+
+def test_watch_names_people_once_per_track(filled, data_dir, tmp_path):
+    from mien.gallery.watch import watch
+    from mien.image import load_image
+    from mien.video.io import probe, write_video
+
+    src = tmp_path / "walk.mp4"
+    frames = list(frames_of(load_image(lfw(data_dir, WEN[2])), 20)) + [np.full((240, 320, 3), 90, np.uint8)] * 5 \
+        + list(frames_of(load_image(lfw(data_dir, CHRETIEN[1])), 20))
+    write_video(src, frames, fps=10)
+    before = len(filled.journal())
+    result = watch(filled, src, tmp_path / "named.mp4")
+    people = [(e.identity, e.decision) for e in result.events if e.searches]
+    assert ("wen", "match") in people and (None, "unknown") in people, people
+    wen = next(e for e in result.events if e.identity == "wen")
+    assert wen.searches == 1 and wen.first_seen < 2.0 <= wen.last_seen + 0.2
+    searches = sum(e.searches for e in result.events)
+    assert searches <= 6 and len(filled.journal()) - before == searches  # per track, not per frame (45 frames)
+    assert probe(tmp_path / "named.mp4").frames in (0, 45)
+    empty = tmp_path / "empty.mp4"
+    write_video(empty, [np.full((240, 320, 3), 90, np.uint8)] * 5, fps=10)
+    assert watch(filled, empty).events == ()
