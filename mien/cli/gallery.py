@@ -323,6 +323,38 @@ def journal(store: str | None, gallery_name: str, key_file: str | None, check: b
     return 0
 
 
+@gallery.command("rekey")
+@_store_options
+@click.option("--new-key-file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="The key to move to (`mien gallery keygen`); the old one opens nothing afterwards.")
+def rekey(store: str | None, gallery_name: str, key_file: str | None, new_key_file: str) -> None:
+    """Re-seal every template under a new key and re-rotate the index (revokes the old key and index)."""
+    with _open(store, gallery_name, key_file) as g:
+        info = g.rekey(new_key_file)
+        identities, templates = g.store.counts(g.name)
+    click.echo(f"gallery {gallery_name!r} re-keyed: {templates} template(s) of {identities} identities sealed under "
+               f"the new key (epoch {info.epoch}); the old key and any copy of the old index are now useless")
+
+
+@gallery.command("reembed")
+@_store_options
+@click.option("--model", type=click.Choice(["dlib-resnet", "faceres", "mobileface"]), required=True)
+@click.option("--tta", type=click.Choice(["none", "flip", "jitter"]), default="none", show_default=True)
+@click.option("--jitters", type=int, default=8, show_default=True)
+@click.option("--cohort", "cohort_file", type=click.Path(dir_okay=False), default=None,
+              help="The new model's cohort, if the gallery should score against one.")
+def reembed(store: str | None, gallery_name: str, key_file: str | None, model: str, tta: str, jitters: int,
+            cohort_file: str | None) -> None:
+    """Move the gallery to another embedding model from the face crops it kept (--keep-crops)."""
+    from ..match.cohort import load_cohort
+
+    with _open(store, gallery_name, key_file) as g:
+        before = g.info.model
+        info = g.reembed(_model_id(model, tta, jitters), load_cohort(cohort_file) if cohort_file else None)
+        _, templates = g.store.counts(g.name)
+    click.echo(f"gallery {gallery_name!r} moved from {before} to {info.model}: {templates} template(s) re-embedded")
+
+
 @gallery.command("watch")
 @click.argument("video", required=False)
 @_store_options

@@ -120,6 +120,15 @@ class GalleryStore(ABC):
     def remove(self, gallery: str, name: str, line: JournalLine) -> Removal:
         """Erase an identity and everything stored about it, physically; ``NotFoundError`` if absent."""
 
+    @abstractmethod
+    def rewrite(self, gallery: str, info: GalleryInfo, templates: Sequence[StoredTemplate], line: JournalLine) -> GalleryInfo:
+        """Replace the gallery's record and every template in one transaction (re-key, re-embed).
+
+        The old templates, crops and index entries are erased as ``remove`` erases them; the
+        record's ``epoch`` goes up by one, and handles opened before must raise
+        ``StorageError`` rather than search with the old key or model. Returns the new record.
+        """
+
     def usable(self, gallery: str, names: Sequence[str], now: float) -> set[str]:
         """Of ``names``, those identify may return at ``now``: enrolled, with no consent record or an active one."""
         records = (self.get_identity(gallery, n) for n in names)

@@ -23,6 +23,7 @@ import os
 import secrets
 import time
 import warnings
+from dataclasses import replace
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -85,8 +86,7 @@ class Gallery:
         else:
             self._check_pins(info, model)
         self.info = info
-        self.protector = TemplateProtector(key_bytes, info.salt, info.dim, info.name)
-        self.protector.verify_key(info.key_check)
+        self.protector = TemplateProtector(key_bytes, info.salt, info.dim, info.name, info.secret, info.protected)
 
     # -- set-up -----------------------------------------------------------------------------------
     def _create(self, model: str | Embedder | None, key: bytes | None, keep_crops: bool) -> GalleryInfo:
@@ -98,7 +98,7 @@ class Gallery:
         protector = TemplateProtector(key, salt, embedder.info.dim, self.name)
         info = GalleryInfo(self.name, embedder.model_id, embedder.info.metric, embedder.info.dim,
                            None if self.cohort is None else self.cohort.fingerprint, key is not None, bool(keep_crops),
-                           time.time(), salt, protector.key_check())
+                           time.time(), salt, protector.sealed_secret())
         if key is None:
             warnings.warn(f"gallery {self.name!r} has no key: its templates lie unencrypted in {self.store.url}; "
                           "set MIEN_GALLERY_KEY or MIEN_GALLERY_KEY_FILE (`mien gallery keygen`)",
@@ -470,6 +470,59 @@ class Gallery:
         return {"identity": record.to_dict(), "model": self.info.model, "subject": subject,
                 "protection": self.protection(), "templates": templates, "journal": journal}
 
+    # -- re-key and re-embed --------------------------------------------------------------------
+    def rekey(self, new_key: bytes | str | os.PathLike | None) -> GalleryInfo:
+        """Re-seal every template under ``new_key`` and re-rotate the index: the old key opens nothing after.
+
+        This is how stored templates are revoked (ISO/IEC 24745 renewability): a leaked key or
+        index file is worth nothing once the gallery is re-keyed. ``None`` removes protection.
+        """
+        key = load_key(new_key) if new_key is not None else None
+        new = self.protector.rekeyed(key)
+        templates = []
+        for record in self.list():
+            for t in self.store.templates(self.name, record.name):
+                vector = self.protector.open_vector(t.sealed, record.name)
+                crop = None if t.crop is None else new.seal(self.protector.open(t.crop, record.name), record.name)
+                templates.append(replace(t, sealed=new.seal_vector(vector, record.name),
+                                         index_vector=new.to_index(self._comparable(vector[None]))[0], crop=crop, id=None))
+        info = replace(self.info, protected=key is not None, secret=new.sealed_secret())
+        line = self._line("rekey", None, templates=len(templates), protected=info.protected)
+        self.info, self.protector = self.store.rewrite(self.name, info, templates, line), new
+        return self.info
+
+    def reembed(self, model: str | Embedder, cohort: Cohort | None = None) -> GalleryInfo:
+        """Move the gallery to another embedding model from the face crops it kept (``keep_crops``)."""
+        if not self.info.keep_crops:
+            raise InputError(f"gallery {self.name!r} kept no face crops, so it cannot be re-embedded; "
+                             "enrol the people again into a new gallery")
+        embedder = model if isinstance(model, Embedder) else embedder_for(model)
+        if cohort is not None:
+            cohort.check(embedder.model_id)
+        new_info = replace(self.info, model=embedder.model_id, metric=embedder.info.metric, dim=embedder.info.dim,
+                           cohort=None if cohort is None else cohort.fingerprint)
+        new = TemplateProtector(self.protector.key, self.info.salt, new_info.dim, self.name)
+        new.secret = self.protector.secret
+        old_model, old_embedder, old_cohort = self.info, self._embedder, self.cohort
+        self.info, self._embedder, self.cohort, self._calibration = new_info, embedder, cohort, None
+        saved, self.protector = self.protector, new
+        try:
+            templates = []
+            for record in self.list():
+                for t in self.store.templates(self.name, record.name):
+                    if t.crop is None:
+                        raise InputError(f"a template of {record.name!r} has no kept crop; nothing was changed")
+                    pixels, face = _open_crop(saved.open(t.crop, record.name))
+                    (made,) = self._templates_from(record.name, embedder.embed_faces(pixels, face), t.quality,
+                                                   t.source, new.seal(saved.open(t.crop, record.name), record.name))
+                    templates.append(replace(made, created=t.created))
+            line = self._line("reembed", None, templates=len(templates), model=new_info.model, previous=old_model.model)
+            self.info = self.store.rewrite(self.name, replace(new_info, secret=new.sealed_secret()), templates, line)
+        except BaseException:
+            self.info, self._embedder, self.cohort, self.protector = old_model, old_embedder, old_cohort, saved
+            raise
+        return self.info
+
     # -- journal and description ------------------------------------------------------------------
     def journal(self, since: int = 0) -> list[JournalEntry]:
         return list(self.store.journal(self.name, since))
@@ -498,3 +551,14 @@ class Gallery:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+def _open_crop(data: bytes) -> tuple[np.ndarray, Faces]:
+    """A kept crop (``Gallery._crop``) back as pixels and its one face with landmarks."""
+    length = int.from_bytes(data[:4], "little")
+    header = json.loads(data[4:4 + length])
+    pixels = load_image(data[4 + length:])
+    landmarks = np.asarray(header["landmarks"], np.float32)[None]
+    lo, hi = landmarks[0].min(0), landmarks[0].max(0)
+    pad = (hi - lo) * 0.6
+    box = np.concatenate([lo - pad, hi + pad])[None]
+    return pixels, Faces(box, np.ones(1, np.float32), landmarks)

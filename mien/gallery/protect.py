@@ -41,7 +41,6 @@ KEY_ENV = "MIEN_GALLERY_KEY"
 KEY_FILE_ENV = "MIEN_GALLERY_KEY_FILE"
 KEY_BYTES = 32
 _NONCE = 12
-_CHECK = b"mien gallery key check v1"
 
 
 class ClearTemplatesWarning(UserWarning):
@@ -119,9 +118,16 @@ def hkdf(key: bytes, salt: bytes, purpose: str, length: int = 32) -> bytes:
 
 
 class TemplateProtector:
-    """Seals and opens one gallery's templates and rotates its index vectors; a no-op without a key."""
+    """Seals and opens one gallery's templates and rotates its index vectors; a no-op without a key.
 
-    def __init__(self, key: bytes | None, salt: bytes, dim: int, gallery: str) -> None:
+    Each gallery also has a random 32-byte secret, stored sealed under the key (plain without
+    one). The journal's HMAC key and the identities' pseudonyms derive from it rather than
+    from the key, so a re-key (``Gallery.rekey``) re-seals the secret and the journal's chain
+    and pseudonyms carry on unbroken. Opening the sealed secret is also the key check.
+    """
+
+    def __init__(self, key: bytes | None, salt: bytes, dim: int, gallery: str, sealed_secret: bytes | None = None,
+                 protected: bool | None = None) -> None:
         self.key = key
         self.salt = salt
         self.dim = int(dim)
@@ -131,29 +137,33 @@ class TemplateProtector:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
             self._aead = AESGCM(hkdf(key, salt, "seal"))
+        if sealed_secret is None:
+            self.secret = secrets.token_bytes(KEY_BYTES)
+        else:
+            self.secret = self._open_secret(sealed_secret, bool(protected))
 
     @property
     def protected(self) -> bool:
         return self.key is not None
 
-    # -- key check -------------------------------------------------------------------------------
-    def key_check(self) -> bytes:
-        """A value stored with the gallery that only this key opens (empty without a key)."""
-        return self.seal(_CHECK, "key-check") if self.protected else b""
+    def sealed_secret(self) -> bytes:
+        """The gallery secret as the store keeps it."""
+        return self.seal(self.secret, "gallery-secret")
 
-    def verify_key(self, stored_check: bytes) -> None:
-        if not stored_check and not self.protected:
-            return
-        if stored_check and not self.protected:
+    def _open_secret(self, sealed: bytes, protected: bool) -> bytes:
+        if protected and not self.protected:
             raise TemplateKeyError(f"gallery {self.gallery!r} is encrypted: give its key "
                                    f"({KEY_ENV}, {KEY_FILE_ENV} or --key-file)")
-        if not stored_check:
+        if not protected and self.protected:
             warnings.warn(f"gallery {self.gallery!r} was made without a key; its templates lie in the clear and "
-                          "the key given is not used", ClearTemplatesWarning, stacklevel=3)
+                          "the key given is not used", ClearTemplatesWarning, stacklevel=4)
             self.key = None
-            return
-        if self.open(stored_check, "key-check") != _CHECK:
-            raise TemplateKeyError(f"wrong key for gallery {self.gallery!r}")
+        if not self.protected:
+            return bytes(sealed)
+        try:
+            return self.open(sealed, "gallery-secret")
+        except TemplateKeyError:
+            raise TemplateKeyError(f"wrong key for gallery {self.gallery!r}") from None
 
     # -- sealing ---------------------------------------------------------------------------------
     def seal(self, data: bytes, identity: str) -> bytes:
@@ -198,13 +208,18 @@ class TemplateProtector:
 
     # -- pseudonyms and the journal's key ----------------------------------------------------------
     def pseudonym(self, identity: str) -> str:
-        """16 hex digits naming an identity in the journal without its name (keyed when protected)."""
-        key = hkdf(self.key, self.salt, "pseudonym") if self.protected else self.salt
-        return hmac.new(key, identity.encode(), hashlib.sha256).hexdigest()[:16]
+        """16 hex digits naming an identity in the journal without its name."""
+        return hmac.new(hkdf(self.secret, self.salt, "pseudonym"), identity.encode(), hashlib.sha256).hexdigest()[:16]
 
     def journal_key(self) -> bytes:
-        """The HMAC key of the journal's chain: secret with a key, the public salt without."""
-        return hkdf(self.key, self.salt, "journal") if self.protected else self.salt
+        """The HMAC key of the journal's chain (secret only when the gallery has a key)."""
+        return hkdf(self.secret, self.salt, "journal")
+
+    def rekeyed(self, key: bytes | None) -> "TemplateProtector":
+        """The same gallery secret under another key (None: in the clear)."""
+        other = TemplateProtector(key, self.salt, self.dim, self.gallery)
+        other.secret = self.secret
+        return other
 
 
 def keyed_rotation(seed: bytes, dim: int) -> np.ndarray:

@@ -47,10 +47,10 @@ SAVE_EVERY = 2_000  # changes replayed before the index file is rewritten
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS galleries (
     name TEXT PRIMARY KEY, model TEXT NOT NULL, metric TEXT NOT NULL, dim INTEGER NOT NULL, cohort TEXT,
-    protected INTEGER NOT NULL, keep_crops INTEGER NOT NULL, salt BLOB NOT NULL, key_check BLOB NOT NULL,
+    protected INTEGER NOT NULL, keep_crops INTEGER NOT NULL, salt BLOB NOT NULL, secret BLOB NOT NULL,
     created REAL NOT NULL, journal_seq INTEGER NOT NULL DEFAULT 0, journal_head TEXT NOT NULL,
     index_seq INTEGER NOT NULL DEFAULT 0, identity_count INTEGER NOT NULL DEFAULT 0,
-    template_count INTEGER NOT NULL DEFAULT 0);
+    template_count INTEGER NOT NULL DEFAULT 0, epoch INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS identities (
     gallery TEXT NOT NULL, name TEXT NOT NULL, metadata TEXT NOT NULL, consent TEXT,
     created REAL NOT NULL, updated REAL NOT NULL, PRIMARY KEY (gallery, name));
@@ -142,9 +142,9 @@ class SQLiteStore(GalleryStore):
                 if db.execute("SELECT 1 FROM galleries WHERE name = ?", (info.name,)).fetchone():
                     raise StorageError(f"gallery {info.name!r} exists in {self.url}")
                 db.execute("INSERT INTO galleries (name, model, metric, dim, cohort, protected, keep_crops, salt, "
-                           "key_check, created, journal_head) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           "secret, created, journal_head) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                            (info.name, info.model, info.metric, info.dim, info.cohort, int(info.protected),
-                            int(info.keep_crops), info.salt, info.key_check, info.created, GENESIS))
+                            int(info.keep_crops), info.salt, info.secret, info.created, GENESIS))
                 self._append(db, info.name, line)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot create gallery {info.name!r}: {_explain(exc)}") from exc
@@ -153,12 +153,13 @@ class SQLiteStore(GalleryStore):
     def get_gallery(self, name: str) -> GalleryInfo | None:
         if name in self._info:
             return self._info[name]
-        rows = self._read("SELECT name, model, metric, dim, cohort, protected, keep_crops, created, salt, key_check "
+        rows = self._read("SELECT name, model, metric, dim, cohort, protected, keep_crops, created, salt, secret, epoch "
                           "FROM galleries WHERE name = ?", (name,))
         if not rows:
             return None
-        n, model, metric, dim, cohort, protected, keep, created, salt, check = rows[0]
-        info = GalleryInfo(n, model, metric, int(dim), cohort, bool(protected), bool(keep), created, bytes(salt), bytes(check))
+        n, model, metric, dim, cohort, protected, keep, created, salt, secret, epoch = rows[0]
+        info = GalleryInfo(n, model, metric, int(dim), cohort, bool(protected), bool(keep), created, bytes(salt),
+                           bytes(secret), int(epoch))
         self._info[name] = info
         return info
 
@@ -173,7 +174,7 @@ class SQLiteStore(GalleryStore):
 
     # -- identities and templates -------------------------------------------------------------------
     def enrol(self, gallery: str, items: Sequence[EnrolItem], line: JournalLine) -> list[list[int]]:
-        info = self._gallery(gallery)
+        info = self._current(gallery)
         now = time.time()
         out: list[list[int]] = []
         new_identities = 0
@@ -194,26 +195,62 @@ class SQLiteStore(GalleryStore):
                         if item.consent is not None:
                             db.execute("UPDATE identities SET consent = ? WHERE gallery = ? AND name = ?",
                                        (_consent_json(item.consent), gallery, item.identity))
-                    ids = []
-                    for t in item.templates:
-                        vector = np.ascontiguousarray(t.index_vector, "<f4")
-                        if vector.shape != (info.dim,):
-                            raise StorageError(f"index vector of shape {vector.shape} in a {info.dim}-D gallery")
-                        cur = db.execute(
-                            "INSERT INTO templates (gallery, identity, sealed, index_vector, norm_mean, norm_std, "
-                            "quality, source, crop, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                            (gallery, item.identity, t.sealed, vector.tobytes(), t.norm_mean, t.norm_std,
-                             t.quality, t.source, t.crop, t.created))
-                        ids.append(int(cur.lastrowid))
-                    db.executemany("INSERT INTO changes (gallery, template_id, op) VALUES (?, ?, 'add')",
-                                   [(gallery, i) for i in ids])
-                    out.append(ids)
+                    out.append(self._insert(db, gallery, info.dim, item.identity, item.templates))
                 db.execute("UPDATE galleries SET identity_count = identity_count + ?, template_count = template_count + ? "
                            "WHERE name = ?", (new_identities, sum(map(len, out)), gallery))
                 self._append(db, gallery, line)
         except sqlite3.Error as exc:
             raise StorageError(f"enrolment in gallery {gallery!r} failed, nothing was written: {_explain(exc)}") from exc
         return out
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, gallery: str, dim: int, identity: str,
+                templates: Sequence[StoredTemplate]) -> list[int]:
+        ids = []
+        for t in templates:
+            vector = np.ascontiguousarray(t.index_vector, "<f4")
+            if vector.shape != (dim,):
+                raise StorageError(f"index vector of shape {vector.shape} in a {dim}-D gallery")
+            cur = db.execute(
+                "INSERT INTO templates (gallery, identity, sealed, index_vector, norm_mean, norm_std, "
+                "quality, source, crop, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (gallery, identity, t.sealed, vector.tobytes(), t.norm_mean, t.norm_std, t.quality, t.source,
+                 t.crop, t.created))
+            ids.append(int(cur.lastrowid))
+        db.executemany("INSERT INTO changes (gallery, template_id, op) VALUES (?, ?, 'add')", [(gallery, i) for i in ids])
+        return ids
+
+    def rewrite(self, gallery: str, info: GalleryInfo, templates: Sequence[StoredTemplate], line: JournalLine) -> GalleryInfo:
+        self._current(gallery)
+        with self._write() as db:
+            db.execute("DELETE FROM templates WHERE gallery = ?", (gallery,))
+            db.execute("DELETE FROM changes WHERE gallery = ?", (gallery,))
+            by_identity: dict[str, list[StoredTemplate]] = {}
+            for t in templates:
+                by_identity.setdefault(t.identity, []).append(t)
+            for identity, group in by_identity.items():
+                self._insert(db, gallery, info.dim, identity, group)
+            (latest,), = db.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchall()
+            # every index built before this point, here or in another process, is stale: rebuild from the table
+            db.execute("UPDATE galleries SET model = ?, metric = ?, dim = ?, cohort = ?, protected = ?, keep_crops = ?, "
+                       "secret = ?, template_count = ?, index_seq = ?, epoch = epoch + 1 WHERE name = ?",
+                       (info.model, info.metric, info.dim, info.cohort, int(info.protected), int(info.keep_crops),
+                        info.secret, len(templates), int(latest) + 1, gallery))
+            self._append(db, gallery, line)
+        with self._lock:
+            self._indexes.pop(gallery, None)
+            self._info.pop(gallery, None)
+            self._index_file(gallery).unlink(missing_ok=True)  # it held the old key's (or model's) vectors
+        self._checkpoint()
+        return self._gallery(gallery)
+
+    def _current(self, gallery: str) -> GalleryInfo:
+        """The cached record, after checking no other handle re-keyed or re-embedded the gallery since."""
+        info = self._gallery(gallery)
+        rows = self._read("SELECT epoch FROM galleries WHERE name = ?", (gallery,))
+        if rows and int(rows[0][0]) != info.epoch:
+            raise StorageError(f"gallery {gallery!r} was re-keyed or re-embedded since it was opened; open it again")
+        return info
 
     def get_identity(self, gallery: str, name: str) -> IdentityRecord | None:
         rows = self._read(_IDENTITY_SQL + " WHERE i.gallery = ? AND i.name = ?", (gallery, name))
@@ -289,7 +326,7 @@ class SQLiteStore(GalleryStore):
 
     # -- search -------------------------------------------------------------------------------------
     def search(self, gallery: str, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        info = self._gallery(gallery)
+        info = self._current(gallery)
         index = self._sync(gallery)
         queries = np.ascontiguousarray(np.atleast_2d(vectors), np.float32)
         if index.size == 0:

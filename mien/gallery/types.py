@@ -96,7 +96,8 @@ class GalleryInfo:
     keep_crops: bool  # face crops kept (encrypted when protected) so the gallery can be re-embedded
     created: float
     salt: bytes = field(default=b"", repr=False)
-    key_check: bytes = field(default=b"", repr=False)
+    secret: bytes = field(default=b"", repr=False)  # the gallery secret, sealed under the key
+    epoch: int = 0  # raised by each re-key or re-embed, so a handle opened before one cannot search after it
 
     @property
     def score_model(self) -> str:

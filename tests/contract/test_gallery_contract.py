@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mien.errors import EmbeddingMismatchError, InputError, NotFoundError, TemplateKeyError
+from mien.errors import EmbeddingMismatchError, InputError, NotFoundError, StorageError, TemplateKeyError
 from mien.gallery import ClearTemplatesWarning, Consent, open_gallery
 
 KEY = bytes(range(32))
@@ -215,3 +215,26 @@ def test_empty_gallery_answers_unknown(gallery, people):
         warnings.simplefilter("error")
         result = gallery.identify(people.photo(0))
     assert result.decision == "unknown" and result.templates == 0 and result.note == "the gallery is empty"
+
+
+def test_rekey_revokes_the_old_key_and_keeps_the_journal(store_url, gallery_name, people):
+    g = open_gallery(store_url, gallery_name, key=KEY)
+    stale = open_gallery(store_url, gallery_name, key=KEY)
+    enrol_people(g, people, n=6, photos=2)
+    before = g.identify(people.photo(3))
+    new_key = bytes(range(100, 132))
+    info = g.rekey(new_key)
+    assert info.epoch == 1 and info.protected
+    after = g.identify(people.photo(3))
+    assert after.identity == before.identity == "person3"
+    with pytest.raises(TemplateKeyError):
+        open_gallery(store_url, gallery_name, key=KEY)
+    with pytest.raises(StorageError, match="open it again"):
+        stale.identify(people.photo(3))
+    reopened = open_gallery(store_url, gallery_name, key=new_key)
+    assert reopened.identify(people.photo(5)).identity == "person5" and len(reopened) == 6
+    check = reopened.verify_journal()
+    assert check.ok, check.problems
+    assert "rekey" in [e.action for e in reopened.journal()]
+    for handle in (g, stale, reopened):
+        handle.close()

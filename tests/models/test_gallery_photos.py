@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mien.errors import MultipleFacesError, NoFaceError, QualityError
+from mien.errors import InputError, MultipleFacesError, NoFaceError, QualityError
 from mien.gallery import open_gallery
 
 KEY = bytes(range(32))
@@ -140,3 +140,23 @@ def test_watch_names_people_once_per_track(filled, data_dir, tmp_path):
     empty = tmp_path / "empty.mp4"
     write_video(empty, [np.full((240, 320, 3), 90, np.uint8)] * 5, fps=10)
     assert watch(filled, empty).events == ()
+
+
+def test_reembed_moves_a_gallery_to_another_model_from_kept_crops(tmp_path, data_dir):
+    from mien.errors import EmbeddingMismatchError
+
+    g = open_gallery(f"sqlite://{tmp_path / 'store'}", "move", key=KEY, keep_crops=True)
+    g.enrol("wen", [lfw(data_dir, n) for n in WEN[:2]], force=True)
+    g.enrol("blair", lfw(data_dir, BLAIR[0]), force=True)
+    assert g.identify(lfw(data_dir, WEN[2])).identity == "wen"
+    info = g.reembed("faceres")
+    assert info.model == "faceres" and info.dim == 1024 and info.metric == "cosine" and info.epoch == 1
+    moved = g.identify(lfw(data_dir, WEN[2]))
+    assert moved.identity == "wen" and moved.model == "faceres"
+    assert g.get("wen").templates == 2 and g.verify_journal().ok
+    with pytest.raises(EmbeddingMismatchError):
+        open_gallery(f"sqlite://{tmp_path / 'store'}", "move", key=KEY, model="dlib-resnet")
+    plain = open_gallery(f"sqlite://{tmp_path / 'store'}", "plain", key=KEY)
+    plain.enrol("wen", lfw(data_dir, WEN[0]), force=True)
+    with pytest.raises(InputError, match="kept no face crops"):
+        plain.reembed("faceres")
