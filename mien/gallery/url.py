@@ -46,7 +46,7 @@ def open_store(url: str | os.PathLike | None = None) -> GalleryStore:
         if not path:
             raise InputError(f"no path in {text!r}; use sqlite:///absolute/path")
         return cls(path, **_known(options, ("nprobe", "timeout"), text))
-    return cls(parts.hostname or "127.0.0.1", parts.port or 19530, **_known(options, ("nprobe", "db"), text))
+    return cls(parts.hostname or "127.0.0.1", parts.port or 19530, **_known(options, ("nprobe", "db", "consistency", "timeout"), text))
 
 
 def _known(options: dict[str, Any], allowed: tuple[str, ...], url: str) -> dict[str, Any]:
