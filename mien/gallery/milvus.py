@@ -413,7 +413,7 @@ class MilvusStore(GalleryStore):
                 data = json.loads(old["data"]) if old else {"metadata": {}, "consent": None, "created": now}
                 data["metadata"] = {**data["metadata"], **dict(item.metadata or {})}
                 if item.consent is not None or old is None:
-                    data["consent"] = _consent(item.consent)
+                    data["consent"] = (None if item.consent is None else item.consent.record())
                 data["updated"] = now
                 seen[item.identity] = self._identity_dict(gallery, item.identity, data, claim, old)
                 ikey = _hex(gallery, item.identity)
@@ -524,7 +524,7 @@ class MilvusStore(GalleryStore):
             old = self._identity_row(gallery, name, claim.seq - 1)
             if old is None:
                 raise NotFoundError(f"{name!r} is not enrolled in gallery {gallery!r}")
-            data = {**json.loads(old["data"]), "consent": _consent(consent), "updated": time.time()}
+            data = {**json.loads(old["data"]), "consent": None if consent is None else consent.record(), "updated": time.time()}
             self._do("write identity", self._client.upsert, IDENTITIES,
                      [self._identity_dict(gallery, name, data, claim, old)])
 
@@ -648,9 +648,3 @@ class MilvusStore(GalleryStore):
             except Exception:  # closing a dead connection: nothing left to release
                 pass
 
-
-def _consent(consent: Consent | None) -> dict | None:
-    if consent is None:
-        return None
-    return {"purpose": consent.purpose, "granted": consent.granted, "expires": consent.expires,
-            "withdrawn": consent.withdrawn}

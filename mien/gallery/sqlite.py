@@ -486,10 +486,7 @@ def _identity(gallery: str, row: tuple) -> IdentityRecord:
 
 
 def _consent_json(consent: Consent | None) -> str | None:
-    if consent is None:
-        return None
-    return json.dumps({"purpose": consent.purpose, "granted": consent.granted, "expires": consent.expires,
-                       "withdrawn": consent.withdrawn})
+    return None if consent is None else json.dumps(consent.record())
 
 
 def _metric_distance(squared_l2: float, metric: str) -> float:

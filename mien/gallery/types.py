@@ -78,6 +78,10 @@ class Consent:
         return {"purpose": self.purpose, "granted": iso(self.granted), "expires": iso(self.expires),
                 "withdrawn": iso(self.withdrawn), "state": self.state()}
 
+    def record(self) -> dict[str, Any]:
+        """The stored form (Unix seconds, nothing derived); ``from_dict`` reads it back exactly."""
+        return {"purpose": self.purpose, "granted": self.granted, "expires": self.expires, "withdrawn": self.withdrawn}
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Consent":
         return cls(d["purpose"], parse_time(d["granted"]), parse_time(d.get("expires")), parse_time(d.get("withdrawn")))
