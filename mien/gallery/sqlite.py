@@ -40,6 +40,8 @@ from ..errors import NotFoundError, StorageError
 from .base import EnrolItem, GalleryStore, JournalLine, Removal
 from .index import DEFAULT_NPROBE, VectorIndex, build
 from .journal import GENESIS, make_entry
+from .rows import (JOURNAL_COLUMNS, TEMPLATE_COLUMNS, consent_json, hits, identity_record, journal_entry,
+                   journal_values, replay, stored_template, vectors_of)
 from .types import Consent, GalleryInfo, Hit, IdentityRecord, JournalEntry, StoredTemplate
 
 DB_NAME = "gallery.sqlite"
@@ -187,14 +189,14 @@ class SQLiteStore(GalleryStore):
                         new_identities += 1
                         db.execute("INSERT INTO identities VALUES (?,?,?,?,?,?)",
                                    (gallery, item.identity, json.dumps(dict(item.metadata or {})),
-                                    _consent_json(item.consent), now, now))
+                                    consent_json(item.consent), now, now))
                     else:
                         merged = {**json.loads(row[0]), **dict(item.metadata or {})}
                         db.execute("UPDATE identities SET metadata = ?, updated = ? WHERE gallery = ? AND name = ?",
                                    (json.dumps(merged), now, gallery, item.identity))
                         if item.consent is not None:
                             db.execute("UPDATE identities SET consent = ? WHERE gallery = ? AND name = ?",
-                                       (_consent_json(item.consent), gallery, item.identity))
+                                       (consent_json(item.consent), gallery, item.identity))
                     out.append(self._insert(db, gallery, info.dim, item.identity, item.templates))
                 db.execute("UPDATE galleries SET identity_count = identity_count + ?, template_count = template_count + ? "
                            "WHERE name = ?", (new_identities, sum(map(len, out)), gallery))
@@ -254,12 +256,12 @@ class SQLiteStore(GalleryStore):
 
     def get_identity(self, gallery: str, name: str) -> IdentityRecord | None:
         rows = self._read(_IDENTITY_SQL + " WHERE i.gallery = ? AND i.name = ?", (gallery, name))
-        return _identity(gallery, rows[0]) if rows else None
+        return identity_record(gallery, rows[0]) if rows else None
 
     def list_identities(self, gallery: str, offset: int = 0, limit: int | None = None) -> list[IdentityRecord]:
         rows = self._read(_IDENTITY_SQL + " WHERE i.gallery = ? ORDER BY i.name LIMIT ? OFFSET ?",
                           (gallery, -1 if limit is None else int(limit), int(offset)))
-        return [_identity(gallery, r) for r in rows]
+        return [identity_record(gallery, r) for r in rows]
 
     def usable(self, gallery: str, names: Sequence[str], now: float) -> set[str]:
         out: set[str] = set()
@@ -272,16 +274,14 @@ class SQLiteStore(GalleryStore):
         return out
 
     def templates(self, gallery: str, name: str) -> list[StoredTemplate]:
-        rows = self._read("SELECT id, sealed, index_vector, created, quality, source, norm_mean, norm_std, crop "
-                          "FROM templates WHERE gallery = ? AND identity = ? ORDER BY id", (gallery, name))
-        return [StoredTemplate(name, bytes(s), np.frombuffer(v, "<f4").copy(), c, q, src, nm, ns,
-                               None if crop is None else bytes(crop), int(i))
-                for i, s, v, c, q, src, nm, ns, crop in rows]
+        rows = self._read(f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE gallery = ? AND identity = ? ORDER BY id",
+                          (gallery, name))
+        return [stored_template(name, r) for r in rows]
 
     def set_consent(self, gallery: str, name: str, consent: Consent | None, line: JournalLine) -> None:
         with self._write() as db:
             cur = db.execute("UPDATE identities SET consent = ?, updated = ? WHERE gallery = ? AND name = ?",
-                             (_consent_json(consent), time.time(), gallery, name))
+                             (consent_json(consent), time.time(), gallery, name))
             if cur.rowcount == 0:
                 raise NotFoundError(f"{name!r} is not enrolled in gallery {gallery!r}")
             self._append(db, gallery, line)
@@ -342,16 +342,7 @@ class SQLiteStore(GalleryStore):
             for tid, ident, nm, ns in self._read(f"SELECT id, identity, norm_mean, norm_std FROM templates "
                                                  f"WHERE id IN ({marks}) AND +gallery = ?", (*chunk, gallery)):
                 meta[int(tid)] = (ident, nm, ns)
-        out = []
-        for row_sq, row_ids in zip(sq, ids):
-            hits = []
-            for d2, tid in zip(row_sq, row_ids):
-                if tid < 0 or int(tid) not in meta:  # removed since this index was synced
-                    continue
-                ident, nm, ns = meta[int(tid)]
-                hits.append(Hit(int(tid), ident, _metric_distance(float(d2), info.metric), nm, ns))
-            out.append(hits)
-        return out
+        return hits(sq, ids, meta, info.metric)
 
     def _sync(self, gallery: str) -> VectorIndex:
         """This process's index, brought up to the store's last change."""
@@ -389,31 +380,21 @@ class SQLiteStore(GalleryStore):
     def _replay(self, gallery: str, index: VectorIndex) -> None:
         rows = self._read("SELECT seq, template_id, op FROM changes WHERE gallery = ? AND seq > ? ORDER BY seq",
                           (gallery, index.applied))
-        final: dict[int, str] = {}
-        for _, tid, op in rows:
-            final[int(tid)] = op
-        dels = np.array([t for t, op in final.items() if op == "del"], np.int64)
-        adds = [t for t, op in final.items() if op == "add"]
-        index.remove(dels)
-        index.remove(np.array(adds, np.int64))  # an add already applied from a saved file is not doubled
-        for start in range(0, len(adds), 900):
-            chunk = adds[start:start + 900]
-            marks = ",".join("?" * len(chunk))
-            got = self._read(f"SELECT id, index_vector FROM templates WHERE id IN ({marks}) AND +gallery = ?",
-                             (*chunk, gallery))
-            if got:
-                index.add(np.array([g[0] for g in got], np.int64),
-                          np.stack([np.frombuffer(g[1], "<f4") for g in got]))
-        index.applied = int(rows[-1][0])
+
+        def fetch(adds: list[int]) -> list[tuple]:
+            got = []
+            for start in range(0, len(adds), 900):
+                chunk = adds[start:start + 900]
+                got += self._read(f"SELECT id, index_vector FROM templates WHERE id IN ({','.join('?' * len(chunk))}) "
+                                  "AND +gallery = ?", (*chunk, gallery))
+            return got
+
+        replay(index, rows, fetch)
 
     def _all_vectors(self, gallery: str) -> tuple[np.ndarray, np.ndarray]:
         info = self._gallery(gallery)
-        rows = self._read("SELECT id, index_vector FROM templates WHERE gallery = ? ORDER BY id", (gallery,))
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros((0, info.dim), np.float32)
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), "<f4").reshape(len(rows), info.dim)
-        return ids, vectors
+        return vectors_of(self._read("SELECT id, index_vector FROM templates WHERE gallery = ? ORDER BY id", (gallery,)),
+                          info.dim)
 
     def _save_index(self, gallery: str, index: VectorIndex, force: bool = False) -> None:
         """Write the index file and drop the change log it covers, unless a newer file is already saved."""
@@ -440,17 +421,14 @@ class SQLiteStore(GalleryStore):
         seq, head = db.execute("SELECT journal_seq, journal_head FROM galleries WHERE name = ?", (gallery,)).fetchone()
         entry = make_entry(line.key, seq + 1, time.time(), gallery, line.actor, line.action, line.subject,
                            line.details, head)
-        db.execute("INSERT INTO journal VALUES (?,?,?,?,?,?,?,?,?)",
-                   (gallery, entry.seq, entry.time, entry.actor, entry.action, entry.subject,
-                    json.dumps(entry.details, sort_keys=True), entry.prev, entry.hash))
+        db.execute(f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", journal_values(gallery, entry))
         db.execute("UPDATE galleries SET journal_seq = ?, journal_head = ? WHERE name = ?", (entry.seq, entry.hash, gallery))
         return entry
 
     def journal(self, gallery: str, since: int = 0) -> Iterator[JournalEntry]:
-        rows = self._read("SELECT seq, time, gallery, actor, action, subject, details, prev, hash FROM journal "
-                          "WHERE gallery = ? AND seq > ? ORDER BY seq", (gallery, since))
-        for seq, t, g, actor, action, subject, details, prev, h in rows:
-            yield JournalEntry(int(seq), float(t), g, actor, action, subject, json.loads(details), prev, h)
+        rows = self._read(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE gallery = ? AND seq > ? ORDER BY seq",
+                          (gallery, since))
+        yield from map(journal_entry, rows)
 
     def journal_head(self, gallery: str) -> tuple[int, str]:
         rows = self._read("SELECT journal_seq, journal_head FROM galleries WHERE name = ?", (gallery,))
@@ -477,22 +455,6 @@ _CLOSE_ERRORS = (StorageError, sqlite3.Error)
 _IDENTITY_SQL = ("SELECT i.name, i.metadata, i.consent, i.created, i.updated, "
                  "(SELECT COUNT(*) FROM templates t WHERE t.gallery = i.gallery AND t.identity = i.name) "
                  "FROM identities i")
-
-
-def _identity(gallery: str, row: tuple) -> IdentityRecord:
-    name, metadata, consent, created, updated, count = row
-    return IdentityRecord(name, gallery, json.loads(metadata), None if consent is None else Consent.from_dict(json.loads(consent)),
-                          created, updated, int(count))
-
-
-def _consent_json(consent: Consent | None) -> str | None:
-    return None if consent is None else json.dumps(consent.record())
-
-
-def _metric_distance(squared_l2: float, metric: str) -> float:
-    """FAISS's squared L2 as the model's distance (cosine vectors are stored unit-length)."""
-    squared_l2 = max(squared_l2, 0.0)
-    return squared_l2 / 2.0 if metric == "cosine" else float(np.sqrt(squared_l2))
 
 
 def _explain(exc: sqlite3.Error) -> str:
