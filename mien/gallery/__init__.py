@@ -4,8 +4,9 @@
     >>> gallery = open_gallery("sqlite:///srv/faces", "staff", key="/etc/mien/gallery.key")
 
 ``base`` is the contract each backend keeps (``sqlite``: SQLite + FAISS, embedded, the
-default; ``milvus``: a Milvus server); ``protect`` seals templates and rotates index vectors;
-``journal`` chains the audit log; ``decision`` turns a target FPIR into a threshold.
+default; ``milvus``: a Milvus server; ``postgres``: a PostgreSQL server + FAISS); ``protect``
+seals templates and rotates index vectors; ``journal`` chains the audit log; ``decision``
+turns a target FPIR into a threshold.
 """
 
 from __future__ import annotations

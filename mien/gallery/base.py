@@ -1,7 +1,7 @@
 """The contract every gallery backend keeps: what it stores, what each operation guarantees.
 
 A backend maps these operations onto one engine (SQLite + FAISS, Milvus, PostgreSQL +
-pgvector). It stores opaque sealed templates and their index vectors; encryption, the
+FAISS). It stores opaque sealed templates and their index vectors; encryption, the
 keyed rotation, quality checks and the 1:N decision live above it (``mien.gallery.gallery``),
 so every backend gets them unchanged and ``tests/contract`` runs one suite on all of them.
 
