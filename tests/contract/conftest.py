@@ -1,6 +1,7 @@
 """The gallery contract runs on every backend: the embedded SQLite store always, and each
 server store named in ``MIEN_TEST_GALLERY_URLS`` (space-separated; ``.ci/run`` starts a
-Milvus server in a loopback-only network namespace and names it there)."""
+Milvus server in a loopback-only network namespace and names it there; ``scripts/postgres.sh
+exec`` names its PostgreSQL server)."""
 
 from __future__ import annotations
 
