@@ -258,7 +258,6 @@ class PostgresStore(GalleryStore):
     def enrol(self, gallery: str, items: Sequence[EnrolItem], line: JournalLine) -> list[list[int]]:
         info = self._current(gallery)
         now = time.time()
-        out: list[list[int]] = []
         new_identities = 0
         with self._write(gallery, f"enrolment in gallery {gallery!r}", info.epoch) as cur:
             for item in items:
@@ -275,12 +274,12 @@ class PostgresStore(GalleryStore):
                     if item.consent is not None:
                         cur.execute(self._q("UPDATE {i} SET consent = %s WHERE name = %s", info),
                                     (consent_json(item.consent), item.identity))
-                out.append(self._insert(cur, info, [(item.identity, t) for t in item.templates]))
+            ids = iter(self._insert(cur, info, [(item.identity, t) for item in items for t in item.templates]))
             cur.execute("UPDATE mien_galleries SET identity_count = identity_count + %s, "
                         "template_count = template_count + %s WHERE name = %s",
-                        (new_identities, sum(map(len, out)), gallery))
+                        (new_identities, sum(len(item.templates) for item in items), gallery))
             self._append(cur, gallery, line)
-        return out
+        return [[next(ids) for _ in item.templates] for item in items]
 
     def _insert(self, cur: Any, info: GalleryInfo, templates: Sequence[tuple[str, StoredTemplate]]) -> list[int]:
         if not templates:
