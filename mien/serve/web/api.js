@@ -36,9 +36,10 @@ export function describeError(err) {
   if (!(err instanceof ApiError)) return `Error: ${err.message || err}`;
   const prefix = PREFIX[err.status] || `Error ${err.status}`;
   let text = `${prefix}: ${err.message}`;
+  if (!/[.!?]$/.test(text)) text += ".";
   if (err.status === 401) text += " Check the key, or forget it and enter another.";
-  if (err.status === 403 && err.code === "forbidden") text += " This key lacks the scope for it.";
-  if (err.retryAfter) text += ` Try again in ${err.retryAfter} s.`;
+  const wait = Math.ceil(Number(err.retryAfter));
+  if (wait > 0) text += ` Try again in ${wait} s.`;
   return text;
 }
 
