@@ -77,8 +77,8 @@ def enrol(page, name: str, photos: list[str], consent: str = "", expires: str = 
     expect(page.locator(f"[data-testid=person-row][data-name={name}]")).to_be_visible()
 
 
-def identify(page, photo: str) -> str:
-    page.set_input_files("#identify-file", str(lfw(photo)))
+def identify(page, photo: str | Path) -> str:
+    page.set_input_files("#identify-file", str(photo if isinstance(photo, Path) else lfw(photo)))
     page.click("#identify-run")
     assert "Identified" in done(page)
     return page.locator("#identify-name").inner_text()
@@ -153,6 +153,10 @@ def test_analyse_one_face_draws_box_landmarks_mesh_and_attributes(web_page, web_
     expect(canvas).to_have_attribute("data-boxes", "1")
     expect(canvas).to_have_attribute("data-mesh-points", "468")
     assert green_pixels(web_page, "#analyze-canvas") > 500  # the box's outline
+    web_page.uncheck("#analyze-mesh")  # redrawn without asking again
+    expect(canvas).to_have_attribute("data-mesh-points", "0")
+    web_page.check("#analyze-mesh")
+    expect(canvas).to_have_attribute("data-mesh-points", "468")
     face = web_page.locator("[data-testid=face]")
     expect(face).to_have_count(1)
     for field in ("age", "gender", "expression", "pose", "quality", "liveness"):
@@ -205,7 +209,19 @@ def test_drop_and_paste_feed_the_photo_pickers(web_page, web_server):
     expect(web_page.locator("#verify-decision")).to_have_text("same person", timeout=SLOW_MS)
 
 
-def test_gallery_enrol_identify_unknown_and_remove(web_page, web_server, artifacts):
+def side_by_side(path: Path, *photos: str) -> Path:
+    """One picture of several LFW photos next to each other."""
+    from PIL import Image
+
+    images = [Image.open(lfw(p)).convert("RGB") for p in photos]
+    out = Image.new("RGB", (sum(i.width for i in images), max(i.height for i in images)))
+    for i, image in enumerate(images):
+        out.paste(image, (sum(im.width for im in images[:i]), 0))
+    out.save(path)
+    return path
+
+
+def test_gallery_enrol_identify_unknown_and_remove(web_page, web_server, artifacts, tmp_path):
     sign_in(web_page, web_server.admin_key)
     enrol(web_page, "Tony_Blair", ["Tony_Blair_0053.jpg", "Tony_Blair_0092.jpg"])
     enrol(web_page, "David_Beckham", ["David_Beckham_0016.jpg", "David_Beckham_0020.jpg"])
@@ -216,7 +232,15 @@ def test_gallery_enrol_identify_unknown_and_remove(web_page, web_server, artifac
     shot(web_page, artifacts, "07-identify-match")
     assert identify(web_page, "Colin_Powell_0040.jpg") == "unknown"
     expect(web_page.locator("#identify-decision")).to_have_text("unknown")
+    expect(web_page.locator("#identify-canvas")).to_have_attribute("data-boxes", "1")
     shot(web_page, artifacts, "08-identify-unknown")
+
+    web_page.check("#identify-all")
+    pair = side_by_side(tmp_path / "pair.jpg", "David_Beckham_0027.jpg", "Colin_Powell_0040.jpg")
+    assert sorted(identify(web_page, pair).split(", ")) == ["David_Beckham", "unknown"]
+    expect(web_page.locator("#identify-canvas")).to_have_attribute("data-boxes", "2")
+    shot(web_page, artifacts, "08b-identify-every-face")
+    web_page.uncheck("#identify-all")
 
     enrol(web_page, "Colin_Powell", ["Colin_Powell_0095.jpg", "Colin_Powell_0133.jpg"],
           consent="e2e test", expires="2099-12-31")
@@ -307,8 +331,11 @@ def write_video(path: Path, photos: list[str], frames_each: int = 8) -> Path:
     return path
 
 
-def test_anonymise_a_video_with_progress_and_download(web_page, web_server, artifacts, tmp_path):
+@pytest.mark.parametrize("follow", ["events", "polling"])
+def test_anonymise_a_video_with_progress_and_download(web_page, web_server, artifacts, tmp_path, follow):
     sign_in(web_page, web_server.admin_key)
+    if follow == "polling":  # the event stream refused: the page polls GET /v1/jobs/{id} instead
+        web_page.route("**/v1/jobs/*/events", lambda route: route.fulfill(status=404, body="{}"))
     clip = write_video(tmp_path / "clip.mp4", ["Tony_Blair_0121.jpg", "George_W_Bush_0007.jpg"])
     web_page.set_input_files("#video-file", str(clip))
     web_page.click("#video-run")
@@ -324,7 +351,7 @@ def test_anonymise_a_video_with_progress_and_download(web_page, web_server, arti
     saved = tmp_path / "anonymised.mp4"
     download.value.save_as(saved)
     assert saved.stat().st_size == int(link.get_attribute("data-bytes"))
-    shot(web_page, artifacts, "14-anonymise-video")
+    shot(web_page, artifacts, f"14-anonymise-video-{follow}")
 
 
 def test_generate_faces_marked_as_generated(web_page, web_server, artifacts):

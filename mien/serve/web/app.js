@@ -159,6 +159,19 @@ function faceItem(face, i) {
 
 function setupAnalyze(pickers) {
   const picker = pickers.get("analyze");
+  let last = null; // the latest analysis, redrawn when the mesh box changes
+  const draw = () => {
+    const { result, bitmap } = last;
+    const canvas = $("analyze-canvas");
+    const scale = drawPicture(canvas, bitmap, result.width || bitmap.width, result.height || bitmap.height);
+    drawFaces(canvas, result.faces, scale, { mesh: $("analyze-mesh").checked });
+    canvas.dataset.faces = String(result.faces.length);
+  };
+  $("analyze-mesh").addEventListener("change", () => {
+    if (!last) return;
+    if ($("analyze-mesh").checked && !last.mesh) say("Press Analyse again to get the mesh.", "info");
+    else draw();
+  });
   onSubmit("analyze-form", async (button) => {
     if (!needPhoto(picker)) return;
     const mesh = $("analyze-mesh").checked;
@@ -173,11 +186,8 @@ function setupAnalyze(pickers) {
       }),
     );
     if (!result) return;
-    const canvas = $("analyze-canvas");
-    const bitmap = await loadBitmap(picker.file);
-    const scale = drawPicture(canvas, bitmap, result.width || bitmap.width, result.height || bitmap.height);
-    drawFaces(canvas, result.faces, scale, { mesh });
-    canvas.dataset.faces = String(result.faces.length);
+    last = { result, bitmap: await loadBitmap(picker.file), mesh };
+    draw();
     $("faces-count").textContent = `faces found: ${result.faces.length}`;
     $("faces-count").dataset.count = String(result.faces.length);
     $("analyze-faces").replaceChildren(...result.faces.map(faceItem));
@@ -270,23 +280,47 @@ function identityOf(match) {
   return match.identity ?? null;
 }
 
-function showIdentify(result) {
-  const name = identityOf(result);
-  $("identify-name").textContent = name || "unknown";
-  $("identify-name").dataset.decision = result.decision;
-  $("identify-decision").textContent = result.decision;
-  $("identify-score").textContent = num(result.score, 4);
-  $("identify-threshold").textContent = `${num(result.threshold, 4)} (target FPIR ${result.target_fpir ?? "–"})`;
-  $("identify-size").textContent = String(result.gallery_size ?? "–");
+function boxOf(match) {
+  return match.box || match.face?.box;
+}
+
+// Boxes named "who" (or "unknown") over a picture or a video frame.
+function drawNamed(canvas, matches, scale) {
+  const ctx = canvas.getContext("2d");
+  const names = matches.map((m) => identityOf(m) || "unknown");
+  matches.forEach((match, i) => {
+    const box = boxOf(match);
+    if (box) drawBox(ctx, box, scale, names[i] === "unknown" ? UNKNOWN_COLOUR : BOX_COLOUR, names[i]);
+  });
+  canvas.dataset.boxes = String(matches.filter(boxOf).length);
+  return names;
+}
+
+async function showIdentify(result, photo) {
+  const matches = result.faces || [result];
+  const first = matches[0] || {};
+  const names = matches.map((m) => identityOf(m) || "unknown");
+  $("identify-label").textContent = result.faces ? `Faces (${matches.length})` : "Best match";
+  $("identify-name").textContent = names.join(", ") || "no face";
+  $("identify-name").dataset.decision = matches.map((m) => m.decision).join(",");
+  $("identify-decision").textContent = matches.map((m) => m.decision).join(", ");
+  $("identify-score").textContent = matches.map((m) => num(m.score, 4)).join(", ");
+  $("identify-threshold").textContent = `${num(first.threshold, 4)} (target FPIR ${first.target_fpir ?? "–"})`;
+  $("identify-size").textContent = String(first.gallery_size ?? "–");
   $("identify-candidates").replaceChildren(
-    ...(result.candidates || []).map((c) => {
+    ...(result.faces ? [] : first.candidates || []).map((c) => {
       const li = document.createElement("li");
       li.textContent = `${c.identity}: ${num(c.score, 4)}${c.passed ? " (passes the threshold)" : ""}`;
       return li;
     }),
   );
+  const canvas = $("identify-canvas");
+  const bitmap = await loadBitmap(photo);
+  drawNamed(canvas, matches, drawPicture(canvas, bitmap, bitmap.width, bitmap.height));
   $("identify-result").hidden = false;
-  say(name ? `Identified: ${name} (score ${num(result.score, 3)}).` : "Identified: unknown, nobody in the gallery matches.", "ok");
+  const known = names.filter((n) => n !== "unknown");
+  if (result.faces) say(`Identified ${matches.length} face${matches.length === 1 ? "" : "s"}: ${names.join(", ") || "none"}.`, "ok");
+  else say(known.length ? `Identified: ${known[0]} (score ${num(first.score, 3)}).` : "Identified: unknown, nobody in the gallery matches.", "ok");
 }
 
 function setupGallery(pickers) {
@@ -323,8 +357,11 @@ function setupGallery(pickers) {
   const identify = pickers.get("identify");
   onSubmit("identify-form", async (button) => {
     if (!needPhoto(identify)) return;
-    const result = await busy("Identifying", button, () => api("/v1/gallery/identify", { form: { image: identify.file } }));
-    if (result) showIdentify(result);
+    const photo = identify.file;
+    const result = await busy("Identifying", button, () =>
+      api("/v1/gallery/identify", { form: { image: photo, all_faces: $("identify-all").checked || undefined } }),
+    );
+    if (result) await showIdentify(result, photo);
   });
 
   $("live-start").addEventListener("click", startLive);
@@ -369,21 +406,11 @@ function stopLive(message) {
 
 function drawLive(faces, width, height) {
   const canvas = $("live-canvas");
-  canvas.width = width;
+  canvas.width = width; // also clears it
   canvas.height = height;
-  const ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, width, height);
-  const names = [];
-  for (const face of faces) {
-    const name = identityOf(face) || "unknown";
-    names.push(name);
-    const box = face.box || face.face?.box;
-    if (box) drawBox(ctx, box, 1, name === "unknown" ? UNKNOWN_COLOUR : BOX_COLOUR, name);
-  }
-  const text = faces.length ? `In view: ${names.join(", ")}` : "In view: no face";
-  $("live-names").textContent = text;
+  const names = drawNamed(canvas, faces, 1);
+  $("live-names").textContent = faces.length ? `In view: ${names.join(", ")}` : "In view: no face";
   $("live-names").dataset.names = names.join(",");
-  canvas.dataset.boxes = String(faces.length);
 }
 
 async function liveTick() {
@@ -426,7 +453,8 @@ function setupAnonymize(pickers) {
     $("anon-image").src = result.image;
     $("anon-download").href = result.image;
     const base = (picker.file.name || "photo").replace(/\.[^.]+$/, "");
-    $("anon-download").download = `${base}-anonymised.png`;
+    const type = /^data:image\/([a-z]+)/.exec(result.image)?.[1] || "png";
+    $("anon-download").download = `${base}-anonymised.${type === "jpeg" ? "jpg" : type}`;
     $("anon-summary").textContent = `Anonymised with ${report.method || $("anon-method").value}` +
       (hidden !== undefined ? `: ${hidden} face${hidden === 1 ? "" : "s"} hidden.` : ".");
     $("anon-result").hidden = false;
@@ -529,8 +557,10 @@ function setupGenerate() {
         const badge = document.createElement("span");
         badge.className = "badge";
         badge.textContent = "GENERATED";
-        const seed = item.seed ?? item.provenance?.params?.seed;
-        const facts = [result.model, item.condition, seed !== undefined && seed !== null ? `seed ${seed}` : ""];
+        const params = item.provenance?.params || {};
+        const seed = item.seed ?? params.seed;
+        const facts = [result.model, item.condition, seed !== undefined && seed !== null ? `seed ${seed}` : "",
+          params.index !== undefined ? `no. ${params.index + 1}` : ""];
         caption.append(badge, ` ${facts.filter(Boolean).join(", ")}`);
         const details = document.createElement("details");
         const summary = document.createElement("summary");
