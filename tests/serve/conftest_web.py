@@ -158,14 +158,22 @@ def write_y4m(photo: Path, path: Path, frames: int = 30, size: tuple[int, int] =
     return path
 
 
+_shots: list[Path] = []
+
+
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory) -> Path:
-    """Where screenshots go: $MIEN_TEST_ARTIFACTS, else a temporary folder (printed)."""
+    """Where screenshots go: $MIEN_TEST_ARTIFACTS, else a temporary folder (named at the end of the run)."""
     root = os.environ.get("MIEN_TEST_ARTIFACTS")
     folder = Path(root) if root else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nweb e2e screenshots: {folder}")
+    _shots.append(folder)
     return folder
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for folder in _shots:
+        terminalreporter.write_line(f"web e2e screenshots: {folder}")
 
 
 @pytest.fixture(scope="module")
@@ -196,8 +204,11 @@ def web_page(web_browser, web_server, request):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # console errors too (a Content-Security-Policy refusal is one), but not the log line of each 4xx answer
+    page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            and errors.append(msg.text))
     page.goto("/")
     page.wait_for_selector("body[data-ready=true]")
     yield page
     context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"errors on the page: {errors}"

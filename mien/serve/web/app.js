@@ -215,6 +215,7 @@ function setupVerify(pickers) {
     $("verify-similarity").textContent = num(result.similarity, 4);
     $("verify-model").textContent = `${result.model || "–"}${result.calibration ? `, calibrated on ${result.calibration}` : ""}`;
     $("verify-result").hidden = false;
+    showNotice($("verify-notice"), result);
     say(`Verified: ${decision} (distance ${num(result.distance, 3)}, threshold ${num(result.threshold, 3)}).`, "ok");
   });
 }
@@ -318,6 +319,7 @@ async function showIdentify(result, photo) {
   const bitmap = await loadBitmap(photo);
   drawNamed(canvas, matches, drawPicture(canvas, bitmap, bitmap.width, bitmap.height));
   $("identify-result").hidden = false;
+  showNotice($("identify-notice"), result);
   const known = names.filter((n) => n !== "unknown");
   if (result.faces) say(`Identified ${matches.length} face${matches.length === 1 ? "" : "s"}: ${names.join(", ") || "none"}.`, "ok");
   else say(known.length ? `Identified: ${known[0]} (score ${num(first.score, 3)}).` : "Identified: unknown, nobody in the gallery matches.", "ok");
@@ -458,6 +460,7 @@ function setupAnonymize(pickers) {
     $("anon-summary").textContent = `Anonymised with ${report.method || $("anon-method").value}` +
       (hidden !== undefined ? `: ${hidden} face${hidden === 1 ? "" : "s"} hidden.` : ".");
     $("anon-result").hidden = false;
+    showNotice($("anon-notice"), result);
     say("Photo anonymised: the result is below, with a download link.", "ok");
   });
 
