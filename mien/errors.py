@@ -11,7 +11,8 @@
     │   ├── ShapeError             an array of the wrong shape or dtype
     │   ├── QualityError           a face that fails the enrolment quality checks (names them)
     │   ├── NotFoundError          an identity or gallery that is not in the store
-    │   └── ConsentError           an identity whose consent has expired or been withdrawn
+    │   ├── ConsentError           an identity whose consent has expired or been withdrawn
+    │   └── TooLargeError          a request body over the HTTP service's limit (413)
     ├── ModelError                 problems with model weights
     │   ├── UnknownModelError      a name that is not in the registry
     │   ├── ModelNotInstalledError weights not in the store (names the command that fixes it)
@@ -19,12 +20,18 @@
     │   ├── FetchError             a fetch failed, or was forbidden by MIEN_OFFLINE
     │   └── ConversionError        a TF.js / TFLite graph mien cannot convert
     ├── EmbeddingMismatchError     embeddings from two different models compared
-    └── StorageError               a gallery or file store problem
-        ├── TemplateKeyError       a template key that is missing or wrong for the gallery
-        └── StoreUnavailableError  a store server (Milvus, PostgreSQL) that cannot be reached
+    ├── StorageError               a gallery or file store problem
+    │   ├── TemplateKeyError       a template key that is missing or wrong for the gallery
+    │   └── StoreUnavailableError  a store server (Milvus, PostgreSQL) that cannot be reached
+    └── ServiceError               refused by the HTTP service before any model ran
+        ├── AuthError              no API key, or one that is unknown or revoked (401)
+        ├── ScopeError             a key without the scope a route needs (403)
+        ├── RateLimitError         a key over its request rate (429, Retry-After)
+        └── BusyError              the work queue is full (503, Retry-After)
 
 The CLI maps every ``MienError`` to a one-line message and a non-zero exit code;
-the HTTP service maps ``InputError`` to 4xx and the rest to 5xx.
+the HTTP service maps each class to a status and a stable code (mien/serve/errors.py):
+``InputError`` and ``ServiceError`` to 4xx (503 when busy), the rest to 5xx.
 """
 
 from __future__ import annotations
@@ -165,3 +172,37 @@ class TemplateKeyError(StorageError):
 
 class StoreUnavailableError(StorageError):
     """A store server (Milvus, PostgreSQL) cannot be reached."""
+
+
+class ServiceError(MienError):
+    """The HTTP service refused a request before any model ran."""
+
+    exit_code = 1
+
+
+class AuthError(ServiceError):
+    """No API key, or one that is unknown or revoked."""
+
+
+class ScopeError(ServiceError):
+    """The API key lacks the scope this route needs."""
+
+
+class RateLimitError(ServiceError):
+    """The API key is over its request rate; ``retry_after`` says when to try again (seconds)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BusyError(ServiceError):
+    """Every worker is busy and the queue is full; ``retry_after`` says when to try again (seconds)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TooLargeError(InputError):
+    """A request body larger than the service accepts."""

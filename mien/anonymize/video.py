@@ -25,7 +25,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -231,6 +231,7 @@ def anonymize_video(
     detect_size: int | None = None,
     threaded: bool = True,
     provenance: bool = True,
+    on_frame: Callable[[int, int], None] | None = None,
 ) -> VideoReport:
     """Anonymise ``src`` into ``dst`` (a new file; the container follows ``dst``'s suffix).
 
@@ -238,7 +239,8 @@ def anonymize_video(
     ``VIDEO_DETECT_SIZES``); ``threaded``: decode and encode in threads of their own.
     ``provenance``: mark every frame with mien's watermark (``FrameMarker``; 15-20 CPU ms more
     per 720p frame, measured in benchmarks/anonymize.py) and put a provenance record in the
-    container's comment tag.
+    container's comment tag. ``on_frame(done, total)`` is called after each frame (``total``
+    as the container reports it, 0 when unknown): a service's progress events.
     """
     from ..video.io import probe, transcode
 
@@ -269,6 +271,8 @@ def anonymize_video(
             counts["hidden"] += len(frame.faces) - visible
             counts["with_faces"] += len(frame.faces) > 0
             tracks.update(int(t) for t in frame.faces.extras.get("track_id", ()))
+            if on_frame is not None:
+                on_frame(counts["frames"], info.frames)
             yield frame.image if marker is None else marker(frame.image)
 
     start = time.perf_counter()

@@ -15,6 +15,8 @@ verify, consent change, export and removal is a line in the gallery's journal.
 
 from __future__ import annotations
 
+import copy
+
 import getpass
 import hashlib
 import io
@@ -541,6 +543,12 @@ class Gallery:
         identities, templates = self.store.counts(self.name)
         return {**self.info.to_dict(), "store": self.store.url, "identities": identities, "templates": templates,
                 "protection": self.protection()}
+
+    def acting_as(self, actor: str) -> "Gallery":
+        """This gallery, sharing its store and models, with another actor in the journal (a service's caller)."""
+        twin = copy.copy(self)
+        twin.actor = actor
+        return twin
 
     def close(self) -> None:
         self.store.close()
