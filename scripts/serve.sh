@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# mien's main job on a fresh machine: set up (venv, install, models), then the web app and
+# HTTP API on 127.0.0.1 with the embedded gallery. The first start prints an admin key once.
+#   MIEN_PORT (default 8000) picks the port; other options: .venv/bin/mien serve --help
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+. .venv/bin/activate
+exec mien serve --host 127.0.0.1 --port "${MIEN_PORT:-8000}" "$@"
