@@ -48,6 +48,21 @@ def load_image(source: ImageInput, limit: int | None = None) -> np.ndarray:
 
     if isinstance(source, Image.Image):
         return _pil_to_rgb(source, "<PIL image>", limit)
+    return _from_encoded(source, limit, decode=True)
+
+
+def image_size(source: ImageInput, limit: int | None = None) -> tuple[int, int]:
+    """Width and height of an encoded image (path, bytes, file) from its header alone.
+
+    The same checks as ``load_image`` before it decodes (unreadable, empty, over the pixel
+    limit), without decoding: a service refuses a 20000x20000 upload before any work.
+    """
+    return _from_encoded(source, limit, decode=False)
+
+
+def _from_encoded(source: ImageInput, limit: int | None, decode: bool) -> Any:
+    from PIL import Image
+
     name = describe(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -73,6 +88,9 @@ def load_image(source: ImageInput, limit: int | None = None) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
+            if not decode:
+                _check_size(img, name, limit)
+                return img.size
             return _pil_to_rgb(img, name, limit)
     except ImageError:
         raise
@@ -82,15 +100,19 @@ def load_image(source: ImageInput, limit: int | None = None) -> np.ndarray:
         raise ImageError(f"{name}: not a readable image ({type(exc).__name__}: {exc})") from exc
 
 
-def _pil_to_rgb(img: Any, name: str, limit: int | None) -> np.ndarray:
-    from PIL import Image, ImageOps
-
+def _check_size(img: Any, name: str, limit: int | None) -> None:
     cap = limit or max_pixels()
     w, h = img.size
     if w * h > cap:
         raise ImageError(f"{name}: image too large ({w}x{h} = {w * h} pixels; the limit is {cap}, set MIEN_MAX_PIXELS to raise it)")
     if w == 0 or h == 0:
         raise ImageError(f"{name}: image has no pixels")
+
+
+def _pil_to_rgb(img: Any, name: str, limit: int | None) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    _check_size(img, name, limit)
     img.load()  # forces a full decode so truncated files fail here
     img = ImageOps.exif_transpose(img)
     mode = img.mode

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -67,45 +66,14 @@ def progress(items: list, label: str) -> Iterator:
     return iter(tqdm(items, desc=label, unit="img", file=sys.stderr, leave=False))
 
 
-# Model ids in outputs that differ from their registry names.
-_MODEL_ALIASES = {"dlib68": "dlib-shape68"}
-
-
-def non_commercial_models(document: Any) -> list[dict[str, str]]:
-    """Registry models named anywhere in an output ("model"/"detector" fields) that are not cleared for commercial use."""
-    from ..models.registry import list_specs
-
-    specs = {spec.name: spec for spec in list_specs()}
-    names: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("model", "detector", "landmark_model") and isinstance(value, str):
-                    names.add(value)
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(document)
-    notices = []
-    for name in sorted(names):
-        base = re.split(r"[+:]", name)[0]  # "faceres+flip" -> "faceres"
-        spec = specs.get(_MODEL_ALIASES.get(base, base))
-        if spec is not None and not spec.commercial:
-            notices.append({"model": spec.name, "license": spec.license, "commercial_use": "no"})
-    return notices
-
-
 def echo_json(results: list[dict[str, Any]]) -> None:
     """One JSON document for one result, a JSON list for several.
 
     Each document that used a model not cleared for commercial use says so in
     ``non_commercial_models``.
     """
+    from ..models.notices import with_notices
+
     for doc in results:
-        notices = non_commercial_models(doc)
-        if notices:
-            doc["non_commercial_models"] = notices
+        with_notices(doc)
     click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))

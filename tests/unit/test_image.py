@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from mien.errors import ImageError
-from mien.image import load_image
+from mien.image import image_size, load_image
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -84,3 +84,18 @@ def test_float_and_uint16_arrays():
     assert out.dtype == np.uint8 and out[0, 0, 0] == 128
     out = load_image(np.full((2, 2), 65535, np.uint16))
     assert out.shape == (2, 2, 3) and out.max() == 255
+
+
+def test_image_size_reads_the_header_and_keeps_load_images_checks(rgb):
+    data = encode(Image.fromarray(rgb), "PNG")
+    assert image_size(data) == (60, 40)
+    with pytest.raises(ImageError, match="too large"):
+        image_size(data, limit=60 * 40 - 1)
+    with pytest.raises(ImageError, match="empty"):
+        image_size(b"")
+    with pytest.raises(ImageError, match="not a readable image"):
+        image_size(b"not an image")
+    truncated = data[:len(data) // 2]  # IHDR whole, IDAT cut
+    assert image_size(truncated) == (60, 40)  # the header is whole: a truncated body is load_image's to find
+    with pytest.raises(ImageError):
+        load_image(truncated)

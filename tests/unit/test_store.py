@@ -118,7 +118,7 @@ def test_importing_mien_loads_nothing():
 
 
 def test_non_commercial_notice_finds_models_named_anywhere_in_an_output():
-    from mien.cli.common import non_commercial_models
+    from mien.models.notices import non_commercial_models
 
     doc = {"detector": "centerface", "faces": [{"age": {"model": "utk-heads"}, "gender": {"model": "dlib-gender"}}],
            "model": "faceres+flip", "landmark_model": "dlib68"}

@@ -30,9 +30,20 @@ def decode(data: bytes, name: str, max_pixels: int) -> np.ndarray:
     """Pixels of an upload; the pixel limit is checked from the header, before decoding."""
     from ...image import load_image
 
+    return _naming_upload(load_image, data, name, max_pixels)
+
+
+def check_size(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
+    """An upload's width and height from its header, within the pixel limit; nothing decoded."""
+    from ...image import image_size
+
+    return _naming_upload(image_size, data, name, max_pixels)
+
+
+def _naming_upload(call: Any, data: bytes, name: str, max_pixels: int) -> Any:
     try:
-        return load_image(data, limit=max_pixels)
-    except ImageError as exc:
+        return call(data, limit=max_pixels)
+    except ImageError as exc:  # the upload's name, not "<N bytes>"
         raise ImageError(re.sub(r"<\d+ bytes>", name, str(exc))) from None
 
 
@@ -41,13 +52,3 @@ async def read_image(request: Request, upload: UploadFile) -> tuple[np.ndarray, 
     data = await read_bytes(upload, st.config.max_body_bytes)
     name = upload.filename or "upload"
     return await st.work.run(decode, data, name, st.config.max_pixels), name
-
-
-def with_notices(document: dict[str, Any]) -> dict[str, Any]:
-    """The result as the CLI prints it: models not cleared for commercial use are named."""
-    from ...cli.common import non_commercial_models
-
-    notices = non_commercial_models(document)
-    if notices:
-        document["non_commercial_models"] = notices
-    return document

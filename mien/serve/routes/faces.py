@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from ..auth import requires
 from ..schemas import Analysis, Detection, EmbeddingResult, Verification
-from .common import read_image, state, with_notices
+from ...models.notices import with_notices
+from .common import read_image, state
 
 router = APIRouter(prefix="/v1", tags=["faces"], dependencies=[Depends(requires("read"))])
 

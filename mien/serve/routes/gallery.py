@@ -14,7 +14,8 @@ from ...errors import InputError
 from ..auth import requires
 from ..keys import ApiKey
 from ..schemas import AccessDecision, Enrolment, ErasureReceipt, Export, Identification, Identifications, IdentityList, Journal
-from .common import read_image, state, with_notices
+from ...models.notices import with_notices
+from .common import read_image, state
 
 router = APIRouter(prefix="/v1/gallery", tags=["gallery"])
 

@@ -18,7 +18,8 @@ from ..auth import requires
 from ..errors import body
 from ..keys import ApiKey
 from ..schemas import AnonymizedImage, Generated, Job, ProvenanceReport
-from .common import read_bytes, state, with_notices
+from ...models.notices import with_notices
+from .common import check_size, read_bytes, state
 
 router = APIRouter(prefix="/v1")
 
@@ -47,15 +48,13 @@ async def anonymize(request: Request, image: UploadFile = File(...), method: Met
     st = state(request)
     data = await read_bytes(image, st.config.max_body_bytes)
     name = image.filename or "upload"
+    check_size(data, name, st.config.max_pixels)  # the pixel limit from the header, before any model runs
     suffix = _suffix(image.filename, PHOTO_SUFFIXES - {".bmp", ".tif", ".tiff"}, ".png")
 
     def run() -> dict:
         with tempfile.TemporaryDirectory(prefix="mien-anon-") as tmp:
             src, dst = Path(tmp) / f"in{suffix}", Path(tmp) / f"out{suffix}"
             src.write_bytes(data)
-            from ...image import load_image
-
-            load_image(src, limit=st.config.max_pixels)  # the pixel limit before any model runs
             report = anonymize_file(src, dst, method, st.engine.anonymize_detector()).to_dict()
             report.update(image=name, output=None)
             return {"report": report, "image": _data_url(dst)}
@@ -169,15 +168,13 @@ async def provenance_check(request: Request, image: UploadFile = File(...), key:
 
     st = state(request)
     data = await read_bytes(image, st.config.max_body_bytes)
+    check_size(data, image.filename or "upload", st.config.max_pixels)
     suffix = _suffix(image.filename, PHOTO_SUFFIXES | {".gif"}, ".png")
 
     def run() -> dict:
         with tempfile.TemporaryDirectory(prefix="mien-prov-") as tmp:
             path = Path(tmp) / f"in{suffix}"
             path.write_bytes(data)
-            from ...image import load_image
-
-            load_image(path, limit=st.config.max_pixels)
             report = check(path).to_dict()
         report["image"] = image.filename
         return report
