@@ -61,8 +61,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                               "offline. Every /v1 route needs an API key: `Authorization: Bearer mien_...`. Errors are "
                               "JSON: `{\"error\": {\"code\", \"message\", \"status\"}}`.")
     app.state.mien = state
-    _limits_and_metrics(app, state)
+    # added first, so it runs inside the metrics middleware and its 413s are counted
     app.add_middleware(BodyLimit, image_cap=config.max_body_bytes, video_cap=config.max_video_bytes)
+    _limits_and_metrics(app, state)
     _error_handlers(app)
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -90,22 +91,14 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
 
 def _limits_and_metrics(app: FastAPI, state: State) -> None:
-    limit = max(state.config.max_body_bytes, state.config.max_video_bytes)
-
     @app.middleware("http")
     async def measure(request: Request, call_next):
         start = time.perf_counter()
-        declared = request.headers.get("content-length")
-        video = request.url.path.startswith("/v1/jobs/")
-        cap = state.config.max_video_bytes if video else state.config.max_body_bytes
-        if declared is not None and declared.isdigit() and int(declared) > min(cap, limit):
-            response = _error_response(TooLargeError(f"the request body is {int(declared)} bytes; the limit is {cap}"))
-        else:
-            try:
-                response = await call_next(request)
-            except Exception:  # never a bare 500 page, never the request's content in the log
-                log.exception("unhandled error in %s %s", request.method, request.url.path)
-                response = JSONResponse(body(500, "internal", "internal error (logged)"), status_code=500)
+        try:
+            response = await call_next(request)
+        except Exception:  # never a bare 500 page, never the request's content in the log
+            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            response = JSONResponse(body(500, "internal", "internal error (logged)"), status_code=500)
         route = request.scope.get("route")
         name = getattr(route, "path", None) or "unmatched"
         state.metrics.requests.labels(name, request.method, str(response.status_code)).inc()
@@ -120,7 +113,8 @@ def _limits_and_metrics(app: FastAPI, state: State) -> None:
 
 
 class BodyLimit:
-    """Counts the bytes of a body as they arrive (chunked uploads name no length): past the cap, 413."""
+    """A body over the cap gets 413: at once when its Content-Length says so, else when the bytes counted
+    as they arrive (chunked uploads name no length) pass it."""
 
     def __init__(self, app: Any, image_cap: int, video_cap: int) -> None:
         self.app, self.image_cap, self.video_cap = app, image_cap, video_cap
@@ -129,6 +123,10 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         cap = self.video_cap if scope["path"].startswith("/v1/jobs/") else self.image_cap
+        declared = dict(scope.get("headers", ())).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > cap:  # refused before a byte of the body is read
+            return await _error_response(TooLargeError(
+                f"the request body is {int(declared)} bytes; the limit is {cap}"))(scope, receive, send)
         seen = 0
 
         async def counted() -> dict:
