@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, NotFoundError, StorageError
+from ..gallery.types import check_name, iso
 
 SCOPES = ("read", "identify", "enrol", "admin")
 PREFIX = "mien_"
@@ -61,12 +62,8 @@ class ApiKey:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "key": self.display, "name": self.name, "scopes": list(self.scopes),
-                "gallery": self.gallery, "rate": self.rate, "created": _iso(self.created),
-                "revoked": _iso(self.revoked), "last_used": _iso(self.last_used)}
-
-
-def _iso(t: float | None) -> str | None:
-    return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+                "gallery": self.gallery, "rate": self.rate, "created": iso(self.created),
+                "revoked": iso(self.revoked), "last_used": iso(self.last_used)}
 
 
 def _digest(secret: str) -> str:
@@ -98,8 +95,6 @@ class KeyStore:
     def create(self, name: str, scopes: list[str] | tuple[str, ...], gallery: str = "default",
                rate: float | None = None) -> tuple[str, ApiKey]:
         """A new key: the full key (shown once, never stored) and its record."""
-        from ..gallery.types import check_name
-
         check_name(gallery, "gallery")
         if not name.strip():
             raise InputError("a key needs a name (who or what uses it)")

@@ -28,12 +28,6 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class NonCommercial(Open):
-    model: str
-    license: str
-    commercial_use: Literal["no"]
-
-
 class Health(Open):
     status: Literal["ok"]
     version: str
