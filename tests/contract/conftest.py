@@ -18,6 +18,25 @@ def _server_urls() -> list[str]:
     return [u for u in os.environ.get("MIEN_TEST_GALLERY_URLS", "").split() if u]
 
 
+def server_url(schemes: tuple[str, ...], start: str) -> str:
+    """The first server URL with one of ``schemes``; without one, the test is skipped, saying how to start it."""
+    url = next((u for u in _server_urls() if u.startswith(schemes)), None)
+    if url is None:
+        pytest.skip(f"no {schemes[0]} URL in MIEN_TEST_GALLERY_URLS ({start})")
+    return url
+
+
+@pytest.fixture
+def milvus_url() -> str:
+    return server_url(("milvus://",), "scripts/milvus.sh start, then pytest under scripts/milvus.sh exec")
+
+
+@pytest.fixture
+def pg_url() -> str:
+    return server_url(("postgresql://", "postgres://"),
+                      "start one: scripts/postgres.sh start, then run pytest under scripts/postgres.sh exec")
+
+
 @pytest.fixture(params=["sqlite", *_server_urls()])
 def store_url(request, tmp_path) -> str:
     if request.param == "sqlite":

@@ -26,15 +26,6 @@ MESSAGE_LOG = "rocksmq"  # Milvus standalone's write-ahead message log, a folder
 
 
 @pytest.fixture
-def milvus_url() -> str:
-    url = next((u for u in os.environ.get("MIEN_TEST_GALLERY_URLS", "").split() if u.startswith("milvus://")), None)
-    if url is None:
-        pytest.skip("no milvus:// URL in MIEN_TEST_GALLERY_URLS (scripts/milvus.sh start, then pytest under "
-                    "scripts/milvus.sh exec)")
-    return url
-
-
-@pytest.fixture
 def milvus_data(milvus_url) -> Path:
     data = Path(os.environ.get("MIEN_TEST_MILVUS_DATA", ""))
     if not (data / MESSAGE_LOG).is_dir():

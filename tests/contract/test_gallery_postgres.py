@@ -28,20 +28,6 @@ from mien.gallery import open_gallery, open_store
 KEY = bytes(range(32))
 
 
-def _postgres_url() -> str | None:
-    urls = os.environ.get("MIEN_TEST_GALLERY_URLS", "").split()
-    return next((u for u in urls if u.startswith(("postgresql://", "postgres://"))), None)
-
-
-@pytest.fixture
-def pg_url() -> str:
-    url = _postgres_url()
-    if url is None:
-        pytest.skip("no postgresql:// URL in MIEN_TEST_GALLERY_URLS (start one: scripts/postgres.sh start, "
-                    "then run pytest under scripts/postgres.sh exec)")
-    return url
-
-
 @pytest.fixture
 def pg_data(pg_url) -> Path:
     data = os.environ.get("MIEN_TEST_POSTGRES_DATA")
