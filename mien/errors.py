@@ -11,7 +11,10 @@
     │   ├── ShapeError             an array of the wrong shape or dtype
     │   ├── QualityError           a face that fails the enrolment quality checks (names them)
     │   ├── NotFoundError          an identity or gallery that is not in the store
-    │   ├── ConsentError           an identity whose consent has expired or been withdrawn
+    │   ├── ConsentError           an identity whose consent has expired or been withdrawn, or an edit
+    │   │                          (face swap) whose caller did not state the person's consent
+    │   ├── PoseError              a face turned too far for an edit (swap, glasses)
+    │   ├── ColourError            a colour that does not parse (names the allowed forms)
     │   └── TooLargeError          a request body over the HTTP service's limit (413)
     ├── ModelError                 problems with model weights
     │   ├── UnknownModelError      a name that is not in the registry
@@ -101,6 +104,19 @@ class NotFoundError(InputError, LookupError):
 
 class ConsentError(InputError):
     """The identity's consent has expired or been withdrawn, so it may not be used."""
+
+
+class PoseError(InputError):
+    """A face turned further (yaw or pitch) than an edit can handle."""
+
+    def __init__(self, source: str, yaw: float, pitch: float, max_yaw: float, max_pitch: float) -> None:
+        self.source, self.yaw, self.pitch = source, yaw, pitch
+        super().__init__(f"the face in {source} is turned too far to edit (yaw {yaw:.0f}, pitch {pitch:.0f} degrees; "
+                         f"allowed: |yaw| <= {max_yaw:.0f}, |pitch| <= {max_pitch:.0f})")
+
+
+class ColourError(InputError):
+    """A colour that does not parse; the message lists the accepted forms and names."""
 
 
 class ModelError(MienError):

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "mien.cli.recognition",
     "mien.cli.analyze",
     "mien.cli.generate",
+    "mien.cli.edit",
     "mien.cli.gallery",
     "mien.cli.serve",
 )

@@ -1,0 +1,45 @@
+"""``mien morph``, ``mien swap`` and ``mien tryon``: face edits; every output carries mien's provenance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import echo_json, expand_images
+
+_OUT = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.command("morph")
+@click.argument("inputs", nargs=-1)
+@click.option("-o", "--output", type=_OUT, required=True,
+              help="A morph: .gif or a video (.mp4, .webm, ...). With --mean: an image (.png, .jpg, .webp).")
+@click.option("--mean", "mean_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Average every face in this folder (and any INPUTS) into one mean face.")
+@click.option("--frames", type=click.IntRange(2, 240), default=24, show_default=True, help="Frames per transition.")
+@click.option("--fps", type=click.FloatRange(1, 60), default=12.0, show_default=True)
+@click.option("--size", type=click.IntRange(128, 1024), default=384, show_default=True, help="Output side in pixels.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def morph(inputs, output, mean_dir, frames, fps, size, as_json) -> None:
+    """Morph through faces A B [C ...] in order, or average a folder of faces (--mean).
+
+    Faces are aligned by their landmarks, warped over the face mesh's triangles and
+    cross-dissolved with eased timing. The largest face of each image is used.
+    """
+    from ..edit import mean_face_files, morph_files
+
+    if mean_dir is not None:
+        paths = expand_images([str(mean_dir), *inputs])
+        result = mean_face_files(paths, output, size=size)
+    else:
+        if len(inputs) < 2:
+            raise click.UsageError("give at least two images to morph (or --mean DIR)")
+        result = morph_files([Path(p) for p in inputs], output, frames=frames, fps=fps, size=size)
+    if as_json:
+        echo_json([result])
+    else:
+        click.echo(result["output"])
+
+
+COMMANDS = [morph]

@@ -1,0 +1,67 @@
+"""File-level edits behind the CLI and the HTTP routes: read, edit, write with provenance, report.
+
+Each function returns the JSON-ready report that ``mien ... --json`` prints and the HTTP
+route returns: the edit's ``to_dict()``, the output path and what provenance it carries.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import InputError
+from ..image import load_image
+from .output import record, save_frames_with_record, save_image_with_record
+
+MESH_MODEL = "face-mesh"
+
+
+def _report(result: dict[str, Any], output: Path, rec) -> dict[str, Any]:
+    return {**result, "output": str(output),
+            "provenance": {"watermark": True, "record": True, "operation": rec.operation}}
+
+
+def morph_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, frames: int = 24, fps: float = 12.0,
+                size: int = 384) -> dict[str, Any]:
+    from .morph import morph_faces
+
+    output = Path(output)
+    _check_animation(output)
+    images = [load_image(p) for p in paths]
+    result = morph_faces(images, [str(p) for p in paths], frames=frames, size=size)
+    rec = record("edit", MESH_MODEL, edit="morph", faces=len(images), frames=len(result.frames), fps=fps, size=size)
+    save_frames_with_record(result.frames, output, rec, fps=fps)
+    return _report(result.to_dict(), output, rec)
+
+
+def mean_face_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, size: int = 384) -> dict[str, Any]:
+    from .morph import mean_face
+    from .output import IMAGE_FORMATS
+
+    output = Path(output)
+    if output.suffix.lower() not in IMAGE_FORMATS:
+        raise InputError(f"{output}: write the mean face as {', '.join(IMAGE_FORMATS)}")
+    if not paths:
+        raise InputError("no images to average")
+    images, names, skipped = [], [], []
+    for p in paths:
+        try:
+            images.append(load_image(p))
+            names.append(str(p))
+        except InputError as exc:
+            skipped.append({"image": str(p), "reason": str(exc)})
+    result = mean_face(images, names, size=size)
+    rec = record("edit", MESH_MODEL, edit="mean-face", faces=len(result.used), size=size)
+    save_image_with_record(result.image, output, rec)
+    report = _report(result.to_dict(), output, rec)
+    report["skipped"] = skipped + report["skipped"]
+    return report
+
+
+def _check_animation(output: Path) -> None:
+    from ..video.io import VIDEO_SUFFIXES
+    from .output import ANIMATION_SUFFIXES
+
+    if output.suffix.lower() not in ANIMATION_SUFFIXES + VIDEO_SUFFIXES:
+        raise InputError(f"{output}: write a morph as .gif or a video ({', '.join(VIDEO_SUFFIXES)})")
