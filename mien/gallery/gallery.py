@@ -419,6 +419,9 @@ class Gallery:
         return record
 
     def list(self, offset: int = 0, limit: int | None = None) -> list[IdentityRecord]:
+        _check_count("offset", offset)
+        if limit is not None:
+            _check_count("limit", limit)
         return self.store.list_identities(self.name, offset, limit)
 
     def __len__(self) -> int:
@@ -527,6 +530,7 @@ class Gallery:
 
     # -- journal and description ------------------------------------------------------------------
     def journal(self, since: int = 0) -> list[JournalEntry]:
+        _check_count("since", since)
         return list(self.store.journal(self.name, since))
 
     def verify_journal(self) -> JournalCheck:
@@ -570,3 +574,12 @@ def _open_crop(data: bytes) -> tuple[np.ndarray, Faces]:
     pad = (hi - lo) * 0.6
     box = np.concatenate([lo - pad, hi + pad])[None]
     return pixels, Faces(box, np.ones(1, np.float32), landmarks)
+
+
+# Sequence numbers and offsets are 64-bit integers in every store.
+MAX_COUNT = 2**63 - 1
+
+
+def _check_count(what: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+        raise InputError(f"{what} must be a whole number from 0 to {MAX_COUNT}, got {value!r}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,7 +57,14 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                   RateLimiter(config.rate, config.burst), metrics,
                   Jobs(config.home / "jobs", work.submit, config.jobs_kept,
                        lambda counts: [metrics.jobs.labels(k).set(v) for k, v in counts.items()]))
-    app = FastAPI(title="mien", version=__version__, responses=ERROR_RESPONSES,
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        work.close()
+        state.engine.close()
+        state.keys.close()
+
+    app = FastAPI(title="mien", version=__version__, responses=ERROR_RESPONSES, lifespan=lifespan,
                   description="Face detection, analysis, recognition, a gallery of people, anonymisation and generation, "
                               "offline. Every /v1 route needs an API key: `Authorization: Bearer mien_...`. Errors are "
                               "JSON: `{\"error\": {\"code\", \"message\", \"status\"}}`.")
@@ -80,12 +88,6 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
-
-    @app.on_event("shutdown")
-    def close() -> None:
-        work.close()
-        state.engine.close()
-        state.keys.close()
 
     return app
 

@@ -217,6 +217,15 @@ def test_empty_gallery_answers_unknown(gallery, people):
     assert result.decision == "unknown" and result.templates == 0 and result.note == "the gallery is empty"
 
 
+def test_out_of_range_offsets_are_input_errors_on_every_store(gallery, people):
+    gallery.enrol("a", people.photo(0))
+    for call in (lambda: gallery.journal(2**70), lambda: gallery.journal(-1), lambda: gallery.list(2**64),
+                 lambda: gallery.list(0, -5)):
+        with pytest.raises(InputError):
+            call()
+    assert [e.action for e in gallery.journal(1)] == ["enrol"] and len(gallery.list()) == 1
+
+
 def test_rekey_revokes_the_old_key_and_keeps_the_journal(store_url, gallery_name, people):
     g = open_gallery(store_url, gallery_name, key=KEY)
     stale = open_gallery(store_url, gallery_name, key=KEY)

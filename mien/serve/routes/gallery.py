@@ -11,6 +11,7 @@ from typing import Optional
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
 from ...errors import InputError
+from ...gallery.gallery import MAX_COUNT
 from ..auth import requires
 from ..keys import ApiKey
 from ..schemas import AccessDecision, Enrolment, ErasureReceipt, Export, Identification, Identifications, IdentityList, Journal
@@ -69,7 +70,7 @@ async def verify(request: Request, name: str = Form(..., min_length=1), image: U
 
 
 @router.get("/identities", response_model=IdentityList, summary="The people in this gallery")
-async def identities(request: Request, offset: int = Query(0, ge=0), limit: Optional[int] = Query(None, ge=1, le=10000),
+async def identities(request: Request, offset: int = Query(0, ge=0, le=MAX_COUNT), limit: Optional[int] = Query(None, ge=1, le=10000),
                      key: ApiKey = Depends(requires("identify"))) -> dict:
     gallery = _gallery(request, key)
 
@@ -95,7 +96,7 @@ async def export(request: Request, name: str, key: ApiKey = Depends(requires("ad
 
 
 @router.get("/journal", response_model=Journal, summary="The gallery's hash-chained journal, verified")
-async def journal(request: Request, since: int = Query(0, ge=0), key: ApiKey = Depends(requires("admin"))) -> dict:
+async def journal(request: Request, since: int = Query(0, ge=0, le=MAX_COUNT), key: ApiKey = Depends(requires("admin"))) -> dict:
     gallery = _gallery(request, key)
 
     def run() -> dict:
