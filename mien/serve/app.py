@@ -19,7 +19,7 @@ from .._version import __version__
 from ..errors import MienError, TooLargeError
 from .config import ServeConfig
 from .engine import Engine
-from .errors import body, headers_of, status_of
+from .errors import body, headers_of, message_of, status_of
 from .jobs import Jobs
 from .keys import KeyStore
 from .metrics import Metrics
@@ -145,15 +145,15 @@ class BodyLimit:
             await _error_response(exc)(scope, receive, send)
 
 
-def _error_response(exc: BaseException) -> JSONResponse:
+def _error_response(exc: BaseException, uploads: dict[str, str] | None = None) -> JSONResponse:
     status, code = status_of(exc)
-    return JSONResponse(body(status, code, str(exc)), status_code=status, headers=headers_of(exc))
+    return JSONResponse(body(status, code, message_of(exc, uploads)), status_code=status, headers=headers_of(exc))
 
 
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MienError)
     async def mien_error(request: Request, exc: MienError) -> JSONResponse:
-        return _error_response(exc)
+        return _error_response(exc, getattr(request.state, "uploads", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,8 @@ subclass inherits its parent's status until it is given its own row.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Mapping
 
 from .. import errors as E
 
@@ -46,6 +47,18 @@ def status_of(exc: BaseException) -> tuple[int, str]:
         if cls in STATUS:
             return STATUS[cls]
     return 500, "internal"
+
+
+def message_of(exc: BaseException, uploads: Mapping[str, str] | None = None) -> str:
+    """The library's message in the API's words: an upload's file name instead of the array it was decoded
+    into, and the form field instead of the Python argument and CLI flag that a hint names."""
+    message = str(exc)
+    for described, name in (uploads or {}).items():
+        message = message.replace(described, name)
+    return _HINT.sub(lambda m: f"set the form field {m.group(1)}=true", message)
+
+
+_HINT = re.compile(r"pass (\w+)=True \(CLI: [^)]*\)")
 
 
 def body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:

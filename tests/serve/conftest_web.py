@@ -64,12 +64,13 @@ class Server:
     process: subprocess.Popen
     log: list[str]
 
-    def create_key(self, name: str, *scopes: str) -> str:
-        """A new key with these scopes, made by `mien serve keys create` beside the running server."""
+    def create_key(self, name: str, *scopes: str, rate: float | None = None) -> str:
+        """A new key with these scopes (and its own request rate), made by `mien serve keys create` beside the
+        running server."""
         import json
 
         command = [sys.executable, "-m", "mien", "serve", "keys", "create", "--home", str(self.home), "--name", name,
-                   "--json", *(arg for scope in scopes for arg in ("--scope", scope))]
+                   "--json", *(arg for scope in scopes for arg in ("--scope", scope)), *(("--rate", str(rate)) if rate else ())]
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
         return json.loads(done.stdout)["secret"]
 

@@ -110,3 +110,14 @@ def test_metrics_count_requests_per_route(service):
     text = client.get("/metrics").text
     assert 'mien_requests_total{method="GET",route="/v1/whoami",status="200"}' in text
     assert "mien_queue_length" in text and "mien_model_load_seconds" in text
+
+
+def test_errors_name_the_upload_and_the_form_field(service, data_dir):
+    client, keys = service
+    r = client.post("/v1/gallery/enrol", headers=auth(keys["admin-a"]), data={"name": "two"},
+                    files={"images": photo(data_dir, "Colin_Powell_0049.jpg")})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "multiple_faces"
+    message = r.json()["error"]["message"]
+    assert "Colin_Powell_0049.jpg" in message and "largest=true" in message, message
+    assert "<array" not in message and "CLI" not in message
+    assert "two" not in [p["name"] for p in client.get("/v1/gallery/identities", headers=auth(keys["admin-a"])).json()["identities"]]

@@ -51,4 +51,18 @@ async def read_image(request: Request, upload: UploadFile) -> tuple[np.ndarray, 
     st = state(request)
     data = await read_bytes(upload, st.config.max_body_bytes)
     name = upload.filename or "upload"
-    return await st.work.run(decode, data, name, st.config.max_pixels), name
+    pixels = await st.work.run(decode, data, name, st.config.max_pixels)
+    _remember_upload(request, pixels, name)
+    return pixels, name
+
+
+def _remember_upload(request: Request, pixels: np.ndarray, name: str) -> None:
+    """Which upload an array came from, so an error the library raises about "<array (H, W, 3) uint8>"
+    names the file instead (two uploads of one size are named together)."""
+    from ...image import describe
+
+    uploads = request.state.uploads if hasattr(request.state, "uploads") else {}
+    described = describe(pixels)
+    known = uploads.get(described)
+    uploads[described] = name if known in (None, name) else f"{known} or {name}"
+    request.state.uploads = uploads
