@@ -42,4 +42,34 @@ def morph(inputs, output, mean_dir, frames, fps, size, as_json) -> None:
         click.echo(result["output"])
 
 
-COMMANDS = [morph]
+@click.command("swap")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=_OUT, required=True,
+              help="A photo (.png, .jpg, .webp), or a video when TARGET is a video.")
+@click.option("--consent", is_flag=True,
+              help="State that the person in SOURCE agreed to this use of their face (required; recorded in the output).")
+@click.option("--largest", is_flag=True, help="Use the largest face where an image has several.")
+@click.option("--shape", type=click.FloatRange(0, 1), default=None,
+              help="How much of the source's face shape to carry over (default 0.8; 0 keeps the target's).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def swap(source, target, output, consent, largest, shape, as_json) -> None:
+    """Put the face in SOURCE (a photo) onto the face in TARGET (a photo or a video).
+
+    Refuses without --consent. The output carries mien's watermark and a provenance
+    record (operation "swap") that says consent was stated.
+    """
+    from ..edit import swap_file, swap_video
+    from ..video.io import VIDEO_SUFFIXES
+
+    if target.suffix.lower() in VIDEO_SUFFIXES:
+        result = swap_video(source, target, output, consent=consent, largest=largest, shape=shape)
+    else:
+        result = swap_file(source, target, output, consent=consent, largest=largest, shape=shape)
+    if as_json:
+        echo_json([result])
+    else:
+        click.echo(result["output"])
+
+
+COMMANDS = [morph, swap]

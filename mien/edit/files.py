@@ -17,9 +17,9 @@ from .output import record, save_frames_with_record, save_image_with_record
 MESH_MODEL = "face-mesh"
 
 
-def _report(result: dict[str, Any], output: Path, rec) -> dict[str, Any]:
+def _report(result: dict[str, Any], output: Path, rec, watermarked: bool = True) -> dict[str, Any]:
     return {**result, "output": str(output),
-            "provenance": {"watermark": True, "record": True, "operation": rec.operation}}
+            "provenance": {"watermark": watermarked, "record": True, "operation": rec.operation}}
 
 
 def morph_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, frames: int = 24, fps: float = 12.0,
@@ -53,8 +53,8 @@ def mean_face_files(paths: Sequence[str | os.PathLike], output: str | os.PathLik
             skipped.append({"image": str(p), "reason": str(exc)})
     result = mean_face(images, names, size=size)
     rec = record("edit", MESH_MODEL, edit="mean-face", faces=len(result.used), size=size)
-    save_image_with_record(result.image, output, rec)
-    report = _report(result.to_dict(), output, rec)
+    marked = save_image_with_record(result.image, output, rec)
+    report = _report(result.to_dict(), output, rec, marked)
     report["skipped"] = skipped + report["skipped"]
     return report
 
@@ -65,3 +65,21 @@ def _check_animation(output: Path) -> None:
 
     if output.suffix.lower() not in ANIMATION_SUFFIXES + VIDEO_SUFFIXES:
         raise InputError(f"{output}: write a morph as .gif or a video ({', '.join(VIDEO_SUFFIXES)})")
+
+
+def swap_file(source: str | os.PathLike, target: str | os.PathLike, output: str | os.PathLike, consent: bool = False,
+              largest: bool = False, shape: float | None = None) -> dict[str, Any]:
+    """Swap the face of ``source`` onto ``target`` into ``output``; consent is recorded in the provenance."""
+    from .output import IMAGE_FORMATS
+    from .swap import SHAPE, require_consent, swap_face
+
+    require_consent(consent)  # before reading anything
+    output = Path(output)
+    if output.suffix.lower() not in IMAGE_FORMATS:
+        raise InputError(f"{output}: write a swapped photo as {', '.join(IMAGE_FORMATS)} (videos: swap_video)")
+    shape = SHAPE if shape is None else shape
+    result = swap_face(load_image(source), load_image(target), consent, str(source), str(target), largest, shape)
+    rec = record("swap", MESH_MODEL, edit="face-swap", source=Path(source).name, target=Path(target).name,
+                 consent=True, consent_statement="the caller stated that the source person consented", shape=shape)
+    marked = save_image_with_record(result.image, output, rec)
+    return _report({"source": str(source), "target": str(target), **result.to_dict()}, output, rec, marked)

@@ -35,19 +35,21 @@ def mark_image(image: np.ndarray, operation: str) -> tuple[np.ndarray, bool]:
     return mark(image, operation), True
 
 
-def save_image_with_record(image: np.ndarray, path: str | os.PathLike, rec: ProvenanceRecord, quality: int = 92) -> Path:
-    """Watermark ``image`` and write it with ``rec`` embedded; .png, .jpg or .webp."""
+def save_image_with_record(image: np.ndarray, path: str | os.PathLike, rec: ProvenanceRecord, quality: int = 92) -> bool:
+    """Watermark ``image`` and write it with ``rec`` embedded; .png, .jpg or .webp. Returns whether
+    the image was big enough (``TILE`` px a side) to carry the watermark."""
     from PIL import Image
 
     path = Path(path)
     fmt = IMAGE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(f"{path}: write edited photos as {', '.join(IMAGE_FORMATS)}")
-    marked, _ = mark_image(image, rec.operation)
+    marked, watermarked = mark_image(image, rec.operation)
     buffer = io.BytesIO()
     options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     Image.fromarray(marked).save(buffer, format=fmt, **options, **record_save_options(rec, fmt))
-    return _write(path, buffer.getvalue())
+    _write(path, buffer.getvalue())
+    return watermarked
 
 
 def save_frames_with_record(frames: Sequence[np.ndarray], path: str | os.PathLike, rec: ProvenanceRecord,

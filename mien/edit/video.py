@@ -1,0 +1,153 @@
+"""Edits on video: decode, find the face in each frame, smooth its landmarks over time, edit, encode.
+
+Built on ``mien.video.io.transcode`` (frame timing and the audio stream are kept). The
+mesh is smoothed by an adaptive exponential filter in the spirit of the One-Euro filter:
+while the face holds still the points are averaged over several frames (no jitter), when it
+moves the filter follows at once (no lag); a face that jumps (a cut) restarts it. The swap's
+colour correction is smoothed the same way, so lighting does not flicker. Frames without a
+usable face are written unchanged and counted. Every frame carries mien's watermark and the
+container's comment tag the provenance record.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..errors import InputError, MultipleFacesError
+from ..image import load_image
+from ..landmarks.pose import head_pose
+from .face import MAX_PITCH, MAX_YAW, FaceGeometry, find_faces
+from .output import record
+
+SLOW_KEEP = 0.7  # share of the previous smoothed points kept while the face holds still
+SPEED_SCALE = 0.02  # a median point speed of this share of the face's size per frame: follow at once
+CUT = 0.25  # a jump of this share of the face's size between frames: a new shot, restart the filter
+COLOUR_KEEP = 0.85  # share of the previous frame's colour correction kept (video swap)
+
+
+class PointSmoother:
+    """Adaptive exponential smoothing of (K, D) landmark points from frame to frame."""
+
+    def __init__(self, slow_keep: float = SLOW_KEEP, speed_scale: float = SPEED_SCALE, cut: float = CUT) -> None:
+        self.slow_keep, self.speed_scale, self.cut = slow_keep, speed_scale, cut
+        self.state: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, np.float64)
+        if self.state is None:
+            self.state = points.copy()
+            return self.state
+        size = float(np.ptp(points[:, 0]) + np.ptp(points[:, 1])) / 2 + 1e-6
+        speed = float(np.median(np.linalg.norm(points[:, :2] - self.state[:, :2], axis=1))) / size
+        if speed > self.cut:
+            self.state = points.copy()
+            return self.state
+        keep = self.slow_keep * max(0.0, 1.0 - speed / self.speed_scale)
+        self.state = keep * self.state + (1 - keep) * points
+        return self.state
+
+
+@dataclass(frozen=True)
+class VideoEdit:
+    """What a video edit did."""
+
+    input: str
+    output: str
+    frames: int
+    edited: int
+    skipped: int  # frames with no usable face, written unchanged
+    audio: str
+    params: dict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"video": self.input, "output": self.output, "frames": self.frames, "edited": self.edited,
+                "skipped": self.skipped, "audio": self.audio, **self.params,
+                "provenance": {"watermark": True, "record": True}}
+
+
+def track_faces(frames: Iterator[np.ndarray], largest: bool, iris: bool = False, source: str = "video",
+                smoother: PointSmoother | None = None) -> Iterator[tuple[np.ndarray, FaceGeometry | None]]:
+    """Each frame with its (smoothed) face, or None where there is none or it is turned too far."""
+    from ..detect import get_detector
+
+    detector = get_detector()
+    smoother = smoother or PointSmoother()
+    iris_smoother = PointSmoother()
+    for index, frame in enumerate(frames):
+        found = find_faces(frame, detector, iris)
+        if len(found) > 1 and not largest:
+            raise MultipleFacesError(f"{source} (frame {index})", len(found),
+                                     "pass largest=True (CLI: --largest) to edit the largest face")
+        if not found:
+            smoother.reset()
+            iris_smoother.reset()
+            yield frame, None
+            continue
+        face = found[0]
+        points = smoother(face.points)
+        pose = head_pose(points)
+        if abs(pose.yaw) > MAX_YAW or abs(pose.pitch) > MAX_PITCH:
+            yield frame, None
+            continue
+        eyes = iris_smoother(face.iris) if face.iris is not None else None
+        yield frame, FaceGeometry(face.box, points, pose, eyes)
+
+
+def _run(src: Path, dst: Path, operation: str, edit: Callable[[np.ndarray, FaceGeometry], np.ndarray],
+         largest: bool, iris: bool, rec_params: dict, report_params: dict, progress: bool) -> VideoEdit:
+    from ..provenance import operation_code
+    from ..provenance.watermark import FrameMarker
+    from ..video.io import VIDEO_SUFFIXES, transcode
+
+    if dst.suffix.lower() not in VIDEO_SUFFIXES:
+        raise InputError(f"{dst}: write an edited video as {', '.join(VIDEO_SUFFIXES)}")
+    if dst.resolve() == src.resolve():
+        raise InputError(f"{dst}: the output would overwrite the input")
+    rec = record(operation, "face-mesh", **rec_params)
+    marker = FrameMarker(operation_code(operation))
+    counts = {"edited": 0, "skipped": 0}
+
+    def process(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        for frame, face in track_faces(frames, largest, iris, str(src)):
+            if face is None:
+                counts["skipped"] += 1
+                yield marker(frame)
+                continue
+            counts["edited"] += 1
+            yield marker(edit(frame, face))
+
+    stats = transcode(src, dst, process, progress=progress, metadata={"comment": rec.to_json()})
+    return VideoEdit(str(src), str(dst), stats.frames, counts["edited"], counts["skipped"], stats.audio, report_params)
+
+
+def swap_video(source: str | os.PathLike, video: str | os.PathLike, output: str | os.PathLike, consent: bool = False,
+               largest: bool = False, shape: float | None = None, progress: bool = False) -> dict[str, Any]:
+    """Swap the face of the photo ``source`` onto the face in every frame of ``video``."""
+    from .face import check_pose, find_face
+    from .swap import SHAPE, FaceSwapper, require_consent
+
+    require_consent(consent)
+    shape = SHAPE if shape is None else shape
+    image = load_image(source)
+    geo = find_face(image, str(source), largest)
+    check_pose(geo, str(source))
+    swapper = FaceSwapper(image, geo, shape)
+    state: dict[str, Any] = {"transfer": None}
+
+    def edit(frame: np.ndarray, face: FaceGeometry) -> np.ndarray:
+        result = swapper.apply(frame, face, state["transfer"], COLOUR_KEEP if state["transfer"] is not None else 0.0)
+        state["transfer"] = result.transfer
+        return result.image
+
+    params = {"edit": "face-swap", "source": Path(source).name, "consent": True, "shape": shape,
+              "consent_statement": "the caller stated that the source person consented"}
+    return _run(Path(video), Path(output), "swap", edit, largest, False, params,
+                {"source": str(source), "consent": True}, progress).to_dict()
