@@ -1,9 +1,9 @@
 """Named points and regions of the 468-point face mesh, and its left-right mirror.
 
 Sides are the person's own: ``right`` is the person's right, which is the image's left in an
-ordinary (not mirrored) photo. The contour lists (lips, eyes, brows, face oval) are MediaPipe's
-face-mesh connection sets; the nose, cheek and chin regions are cut out of the canonical face
-(centimetres, x to the face's left, y up, z towards the camera) by position.
+ordinary (not mirrored) photo. The contour lists (lips, eyes, brows, face oval) and the mirror
+map are ``mien.landmarks.regions``'; the nose, cheek and chin regions are cut out of the
+canonical face (centimetres, x to the face's left, y up, z towards the camera) by position.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..landmarks import regions as _shared
 from ..landmarks.geometry import canonical_face
+from ..landmarks.regions import FACE_OVAL, LIPS_INNER, LIPS_OUTER, hole_triangles, mirror_index
+
+mirror_permutation = mirror_index  # (468,) each point's mirror partner across the midline
 
 POINTS = {
     "nasion": 168,  # deepest point of the nasal bridge, between the eyes
@@ -31,25 +35,10 @@ POINTS = {
     "face_side_eye_right": 127, "face_side_eye_left": 356,  # the face's outline at eye level
 }
 
-# A closed loop around the face, clockwise in the image from the forehead top.
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
-LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409)
-LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415)
-EYE_RIGHT = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173)
-EYE_LEFT = (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398)
-BROW_RIGHT = (46, 53, 52, 65, 55, 70, 63, 105, 66, 107)
-BROW_LEFT = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
+# The contours are ``mien.landmarks.regions``' (whose left/right are the image's); here by the person's side.
+EYE_RIGHT, EYE_LEFT = _shared.EYE_LEFT, _shared.EYE_RIGHT
+BROW_RIGHT, BROW_LEFT = _shared.BROW_LEFT, _shared.BROW_RIGHT
 NOSE_MIDLINE = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2)
-
-
-@lru_cache(maxsize=1)
-def mirror_permutation() -> np.ndarray:
-    """(468,) index of each point's mirror image (its own index on the midline)."""
-    v = canonical_face().vertices.astype(np.float64)
-    mirrored = v * [-1.0, 1.0, 1.0]
-    d = np.linalg.norm(v[None, :, :] - mirrored[:, None, :], axis=2)
-    return np.argmin(d, axis=1)
 
 
 @lru_cache(maxsize=1)
@@ -77,6 +66,17 @@ def regions() -> dict[str, np.ndarray]:
     }
 
 
+@lru_cache(maxsize=1)
+def face_triangles() -> np.ndarray:
+    """The mesh's triangles plus those closing the eyes and mouth, all wound counter-clockwise
+    seen from the front (as the mesh's own are), so normals point out of the face."""
+    v = canonical_face().vertices.astype(np.float64)
+    holes = np.concatenate(list(hole_triangles().values()))
+    n = np.cross(v[holes[:, 1]] - v[holes[:, 0]], v[holes[:, 2]] - v[holes[:, 0]])
+    holes = np.where((n[:, 2] < 0)[:, None], holes[:, ::-1], holes)
+    return np.concatenate([canonical_face().triangles.astype(np.int32), holes.astype(np.int32)])
+
+
 def canonical_distance(core: np.ndarray) -> np.ndarray:
     """(468,) distance in cm on the canonical face from each point to the nearest point of ``core``."""
     v = canonical_face().vertices.astype(np.float64)
@@ -87,3 +87,7 @@ def smoothstep(t: np.ndarray) -> np.ndarray:
     """0 for t <= 0, 1 for t >= 1, a C1 ramp in between."""
     t = np.clip(t, 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
+
+
+__all__ = ["POINTS", "FACE_OVAL", "LIPS_OUTER", "LIPS_INNER", "EYE_RIGHT", "EYE_LEFT", "BROW_RIGHT", "BROW_LEFT",
+           "NOSE_MIDLINE", "mirror_permutation", "face_triangles", "regions", "canonical_distance", "smoothstep"]

@@ -7,8 +7,9 @@
 Each change moves the points of one region of the metric face (``Face3D``, millimetres, pose
 removed) and fades to nothing over a border band, measured on the canonical face, so region
 borders stay smooth. The moved mesh goes back through the photo's pose, and the photo is
-warped piecewise-affinely over the mesh's triangles plus a band of triangles from the face
-outline to a fixed ring around it: pixels outside that ring are the original ones, bit for bit.
+warped piecewise-affinely (``mien.edit.warp``) over the mesh's triangles (eyes and mouth closed)
+plus a band of triangles from the face outline to a fixed ring around it, painted far to near:
+pixels outside that ring are the original ones, bit for bit.
 The result carries mien's watermark and a provenance record (operation "edit"). It shows
 what the geometric change looks like on this photo; it does not predict a surgical outcome.
 """
@@ -26,8 +27,7 @@ from ..errors import InputError
 from ..image import ImageInput, describe, load_image
 from ..landmarks.geometry import canonical_face
 from .metric import Face3D
-from .regions import FACE_OVAL, NOSE_MIDLINE, POINTS, canonical_distance, regions, smoothstep
-from .warp import warp_piecewise
+from .regions import FACE_OVAL, NOSE_MIDLINE, POINTS, canonical_distance, face_triangles, regions, smoothstep
 
 NOTICE = "a what-if simulation on the photo, not a prediction of a surgical outcome"
 RING = 1.35  # the fixed ring around the face outline, as a multiple of the outline's size
@@ -133,10 +133,17 @@ def warp_face(image: np.ndarray, face: Face3D, moved_mm: np.ndarray) -> tuple[np
     src = face.image_points[:, :2].astype(np.float64)
     shift = face.to_image(face.vertices + moved_mm)[:, :2] - face.to_image(face.vertices)[:, :2]
     dst = src + shift
+    from ..edit.warp import warp_triangles
+
     ring, band = _band(src)
-    triangles = np.concatenate([canonical_face().triangles, band])
-    depth = np.concatenate([face.image_points[:, 2], np.full(len(ring), face.image_points[:, 2].max() + 1e3)])
-    out, _ = warp_piecewise(image, np.vstack([src, ring]), np.vstack([dst, ring]), triangles, depth)
+    mesh_tris = face_triangles()
+    far_first = mesh_tris[np.argsort(-face.image_points[mesh_tris, 2].mean(1), kind="stable")]
+    triangles = np.concatenate([band, far_first])  # the band behind the face, the face far to near
+    src_all, dst_all = np.vstack([src, ring]), np.vstack([dst, ring])
+    warped, labels = warp_triangles([image], dst_all[triangles], src_all[triangles], image.shape[:2])
+    out = image.copy()
+    inside = labels >= 0
+    out[inside] = warped[inside]
     return out, float(np.abs(shift).max())
 
 
