@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "mien.cli.edit",
     "mien.cli.gallery",
     "mien.cli.serve",
+    "mien.cli.face3d",
 )
 
 
