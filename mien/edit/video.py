@@ -73,32 +73,56 @@ class VideoEdit:
                 "provenance": {"watermark": True, "record": True}}
 
 
+REDETECT_EVERY = 10  # frames between detector runs while the mesh follows the face by itself
+FOLLOW_SCORE = 0.5  # below this face-presence score the follower has lost the face: detect again
+
+
 def track_faces(frames: Iterator[np.ndarray], largest: bool, iris: bool = False, source: str = "video",
                 smoother: PointSmoother | None = None) -> Iterator[tuple[np.ndarray, FaceGeometry | None]]:
-    """Each frame with its (smoothed) face, or None where there is none or it is turned too far."""
-    from ..detect import get_detector
+    """Each frame with its (smoothed) face, or None where there is none or it is turned too far.
 
-    detector = get_detector()
+    The detector runs every ``REDETECT_EVERY`` frames (and whenever the face is lost); in
+    between the mesh follows the face from its previous position, as MediaPipe does.
+    """
+    from ..detect import get_detector
+    from ..landmarks.mesh import FaceMesh, iris_points
+
+    detector, mesh = get_detector(), FaceMesh()
     smoother = smoother or PointSmoother()
     iris_smoother = PointSmoother()
+    previous: np.ndarray | None = None
+    since = REDETECT_EVERY
     for index, frame in enumerate(frames):
-        found = find_faces(frame, detector, iris)
-        if len(found) > 1 and not largest:
-            raise MultipleFacesError(f"{source} (frame {index})", len(found),
-                                     "pass largest=True (CLI: --largest) to edit the largest face")
-        if not found:
+        raw, box = None, None
+        if previous is not None and since < REDETECT_EVERY:
+            raw, score = mesh.follow(frame, previous)
+            since += 1
+            if score < FOLLOW_SCORE:
+                raw = None
+        if raw is None:
+            found = find_faces(frame, detector)
+            since = 1
+            if len(found) > 1 and not largest:
+                raise MultipleFacesError(f"{source} (frame {index})", len(found),
+                                         "pass largest=True (CLI: --largest) to edit the largest face")
+            if found:
+                raw, box = found[0].points, found[0].box
+        if raw is None:
+            previous = None
             smoother.reset()
             iris_smoother.reset()
             yield frame, None
             continue
-        face = found[0]
-        points = smoother(face.points)
+        previous = raw
+        if box is None:
+            box = np.concatenate([raw[:, :2].min(0), raw[:, :2].max(0)])
+        points = smoother(raw)
         pose = head_pose(points)
         if abs(pose.yaw) > MAX_YAW or abs(pose.pitch) > MAX_PITCH:
             yield frame, None
             continue
-        eyes = iris_smoother(face.iris) if face.iris is not None else None
-        yield frame, FaceGeometry(face.box, points, pose, eyes)
+        eyes = iris_smoother(iris_points(frame, points)) if iris else None
+        yield frame, FaceGeometry(box, points, pose, eyes)
 
 
 def _run(src: Path, dst: Path, operation: str, edit: Callable[[np.ndarray, FaceGeometry], np.ndarray],

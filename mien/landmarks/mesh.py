@@ -53,6 +53,12 @@ class FaceMesh:
     def __call__(self, image: np.ndarray, faces: Faces) -> Landmarks:
         return self.predict(image, faces)
 
+    def follow(self, image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, float]:
+        """One face's mesh from the ROI of its mesh in the previous video frame (no detector), as
+        MediaPipe tracks between frames: (468, 3) points and the face-presence score."""
+        check_rgb(image)
+        return self._run(image, *_roi_from_points(np.asarray(points, np.float64)))
+
     def _run(self, image: np.ndarray, center: np.ndarray, side: float, angle: float) -> tuple[np.ndarray, float]:
         m = roi_matrix(center, side, angle, MESH_SIZE)
         crop = warp(image, m, MESH_SIZE).astype(np.float32) / np.float32(255.0)
