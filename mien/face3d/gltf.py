@@ -61,6 +61,7 @@ def glb_bytes(positions: np.ndarray, normals: np.ndarray, uv: np.ndarray, triang
             {"bufferView": 2, "componentType": FLOAT, "count": len(tex), "type": "VEC2"},
             {"bufferView": 3, "componentType": UINT if wide else USHORT, "count": len(idx), "type": "SCALAR"},
         ],
+        "bufferViews": views,
         "buffers": [{"byteLength": len(body)}],
     }
     js = _pad(json.dumps(doc, separators=(",", ":")).encode("utf-8"), b" ")
