@@ -69,9 +69,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                               "offline. Every /v1 route needs an API key: `Authorization: Bearer mien_...`. Errors are "
                               "JSON: `{\"error\": {\"code\", \"message\", \"status\"}}`.")
     app.state.mien = state
-    # added first, so it runs inside the metrics middleware and its 413s are counted
+    # added first, so it runs inside Measure and its 413s are counted
     app.add_middleware(BodyLimit, image_cap=config.max_body_bytes, video_cap=config.max_video_bytes)
-    _limits_and_metrics(app, state)
+    app.add_middleware(Measure, state=state)
     _error_handlers(app)
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -92,26 +92,51 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     return app
 
 
-def _limits_and_metrics(app: FastAPI, state: State) -> None:
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+PAGE_POLICY = (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:")
+
+
+class Measure:
+    """Counts and times every request by route and status, sets the security headers, and turns an
+    unhandled error into a JSON 500 (never a bare page, never the request's content in the log).
+
+    Plain ASGI rather than ``@app.middleware("http")``: that wrapper runs each request through an
+    extra task and body stream, a measurable share of a detect call's time (docs/serve.md)."""
+
+    def __init__(self, app: Any, state: State) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
         start = time.perf_counter()
+        status = 500
+        started = False
+
+        async def send_with_headers(message: dict) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status, started = message["status"], True
+                route = getattr(scope.get("route"), "path", None)
+                present = {name.lower() for name, _ in message.get("headers", ())}
+                extra = [h for h in (*SECURITY_HEADERS, *((PAGE_POLICY,) if route in ("/", "/static") else ()))
+                         if h[0] not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
         try:
-            response = await call_next(request)
-        except Exception:  # never a bare 500 page, never the request's content in the log
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
-            response = JSONResponse(body(500, "internal", "internal error (logged)"), status_code=500)
-        route = request.scope.get("route")
-        name = getattr(route, "path", None) or "unmatched"
-        state.metrics.requests.labels(name, request.method, str(response.status_code)).inc()
-        state.metrics.latency.labels(name).observe(time.perf_counter() - start)
-        state.metrics.queue.set(state.work.length)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if name in ("/", "/static"):
-            response.headers.setdefault("Content-Security-Policy",
-                                        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:")
-        return response
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await JSONResponse(body(500, "internal", "internal error (logged)"), status_code=500)(
+                    scope, receive, send_with_headers)
+        finally:
+            name = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics = self.state.metrics
+            metrics.requests.labels(name, scope.get("method", ""), str(status)).inc()
+            metrics.latency.labels(name).observe(time.perf_counter() - start)
+            metrics.queue.set(self.state.work.length)
 
 
 class BodyLimit:
