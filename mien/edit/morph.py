@@ -34,10 +34,10 @@ def key_points(xy: np.ndarray) -> np.ndarray:
     return np.stack([np.asarray(xy)[list(idx), :2].mean(0) for idx in _KEY_POINTS])
 
 
-def layout(size: int) -> np.ndarray:
-    """Where the 5 key points go in a ``size`` x ``size`` frame."""
+def layout(size: int, zoom: float = 1.0) -> np.ndarray:
+    """Where the 5 key points go in a ``size`` x ``size`` frame (``zoom`` > 1: the face larger)."""
     arc = get_template("arcface112").points / 112.0
-    centred = (arc - arc.mean(0)) * _LAYOUT_SCALE
+    centred = (arc - arc.mean(0)) * _LAYOUT_SCALE * zoom
     return (centred + [0.5, 0.55]) * size
 
 
@@ -50,8 +50,9 @@ class AlignedFace:
     source: str
 
 
-def align_to_layout(image: np.ndarray, geometry: FaceGeometry, size: int, source: str = "image") -> AlignedFace:
-    m = similarity_transform(key_points(geometry.xy), layout(size))
+def align_to_layout(image: np.ndarray, geometry: FaceGeometry, size: int, source: str = "image",
+                    zoom: float = 1.0) -> AlignedFace:
+    m = similarity_transform(key_points(geometry.xy), layout(size, zoom))
     crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     pts = geometry.xy @ m[:, :2].T + m[:, 2]
     return AlignedFace(crop, pts, source)
@@ -87,14 +88,17 @@ class Morph:
 
 
 def morph_faces(images: Sequence[np.ndarray], sources: Sequence[str] | None = None, frames: int = DEFAULT_FRAMES,
-                size: int = DEFAULT_SIZE, largest: bool = True, hold: int = HOLD_FRAMES) -> Morph:
-    """Morph through ``images`` in order (each needs one face; the largest with ``largest``)."""
+                size: int = DEFAULT_SIZE, largest: bool = True, hold: int = HOLD_FRAMES, zoom: float = 1.0) -> Morph:
+    """Morph through ``images`` in order (each needs one face; the largest with ``largest``).
+
+    ``zoom`` > 1 shows the faces larger (for tight crops, whose edges would otherwise be stretched).
+    """
     if len(images) < 2:
         raise InputError(f"a morph needs at least two faces, got {len(images)}")
     if frames < 2:
         raise InputError(f"frames per transition must be at least 2, got {frames}")
     sources = list(sources or [f"image {i + 1}" for i in range(len(images))])
-    faces = [align_to_layout(img, find_face(img, src, largest), size, src) for img, src in zip(images, sources)]
+    faces = [align_to_layout(img, find_face(img, src, largest), size, src, zoom) for img, src in zip(images, sources)]
     mean = np.mean([f.points for f in faces], axis=0)
     tri = Triangulation.for_shape(mean, (size, size))
     out: list[np.ndarray] = []
@@ -121,7 +125,7 @@ class MeanFace:
 
 
 def mean_face(images: Sequence[np.ndarray], sources: Sequence[str] | None = None, size: int = DEFAULT_SIZE,
-              largest: bool = True) -> MeanFace:
+              largest: bool = True, zoom: float = 1.0) -> MeanFace:
     """Warp every face onto the mean shape and average; images without a usable face are skipped."""
     from ..errors import InputError as _Input
 
@@ -129,7 +133,7 @@ def mean_face(images: Sequence[np.ndarray], sources: Sequence[str] | None = None
     faces, skipped = [], []
     for img, src in zip(images, sources):
         try:
-            faces.append(align_to_layout(img, find_face(img, src, largest), size, src))
+            faces.append(align_to_layout(img, find_face(img, src, largest), size, src, zoom))
         except _Input as exc:
             skipped.append((src, str(exc)))
     if not faces:
