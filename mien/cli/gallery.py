@@ -299,28 +299,27 @@ def export(name: str, store: str | None, gallery_name: str, key_file: str | None
 @click.option("--since", type=int, default=0, help="Only lines after this number.")
 @click.option("--json", "as_json", is_flag=True)
 def journal(store: str | None, gallery_name: str, key_file: str | None, check: bool, since: int, as_json: bool) -> int:
-    """The gallery's append-only journal (who did what, when; no images, no vectors)."""
+    """The gallery's append-only journal (who did what, when; no images, no vectors).
+
+    --json prints the API's document: the entries and the chain's check."""
     with _open(store, gallery_name, key_file) as g:
-        if check:
-            result = g.verify_journal()
-            if as_json:
-                click.echo(json.dumps(result.to_dict(), indent=2))
-            elif result.ok:
-                click.echo(f"journal intact: {result.entries} lines, head {result.head}")
-            else:
-                click.echo(f"journal DAMAGED ({len(result.problems)} problem(s)):", err=True)
-                for p in result.problems:
-                    click.echo(f"  {p}", err=True)
-            return 0 if result.ok else 4
-        entries = g.journal(since)
+        result = g.verify_journal() if check or as_json else None
+        entries = [] if check and not as_json else g.journal(since)
     if as_json:
-        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        click.echo(json.dumps({"entries": [e.to_dict() for e in entries], "verified": result.to_dict()}, indent=2))
+    elif check:
+        if result.ok:
+            click.echo(f"journal intact: {result.entries} lines, head {result.head}")
+        else:
+            click.echo(f"journal DAMAGED ({len(result.problems)} problem(s)):", err=True)
+            for p in result.problems:
+                click.echo(f"  {p}", err=True)
     else:
         for e in entries:
             d = e.to_dict()
             details = ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
             click.echo(f"{e.seq:6d} {d['time']} {e.actor} {e.action} {e.subject or '-'} {details}")
-    return 0
+    return 4 if check and not result.ok else 0
 
 
 @gallery.command("rekey")

@@ -26,20 +26,11 @@ def _size(n: int) -> str:
 @click.option("--task", help="Only models of this task.")
 def list_cmd(as_json: bool, task: str | None) -> None:
     """Name, task, licence, commercial use, size and whether installed."""
-    rows = [
-        {
-            "name": s.name,
-            "task": s.task,
-            "license": s.license,
-            "commercial": s.commercial,
-            "size_bytes": s.size_bytes,
-            "installed": store.is_installed(s.name),
-            "source": s.source.requirement,
-        }
-        for s in list_specs(task)
-    ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    from ..models.listing import model_rows
+
+    rows = model_rows(task)
+    if as_json:  # the API's document (/v1/models)
+        click.echo(json.dumps({"models": rows}, indent=2))
         return
     header = ("NAME", "TASK", "COMMERCIAL", "SIZE", "INSTALLED", "LICENCE")
     table = [header] + [

@@ -46,7 +46,9 @@ class ModelRow(Open):
     task: str
     license: str
     commercial: bool
+    size_bytes: Optional[int] = None
     installed: bool
+    source: str
 
 
 class ModelList(Open):

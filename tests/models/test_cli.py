@@ -53,7 +53,7 @@ def test_unknown_model_and_missing_file():
 
 
 def test_models_list_marks_non_commercial():
-    rows = json.loads(run("models", "list", "--json", check=True).stdout)
+    rows = json.loads(run("models", "list", "--json", check=True).stdout)["models"]
     by_name = {r["name"]: r for r in rows}
     assert by_name["centerface"]["commercial"] is True and by_name["centerface"]["installed"] is True
     assert by_name["dlib-shape68"]["commercial"] is False

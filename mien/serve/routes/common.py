@@ -7,9 +7,19 @@ from typing import Any
 
 import numpy as np
 from fastapi import Request, UploadFile
+from fastapi.routing import APIRoute
 
 from ...errors import ImageError, TooLargeError, VideoError
 from ..app import State
+
+
+class ResultRoute(APIRoute):
+    """A route whose answer is the library's ``to_dict()`` as it is: fields the result leaves out stay out,
+    instead of coming back as nulls from the response model, so the CLI's JSON and the API's are one shape."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["response_model_exclude_unset"] = True
+        super().__init__(*args, **kwargs)
 
 
 def state(request: Request) -> State:

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from ..auth import requires
 from ..schemas import Analysis, Detection, EmbeddingResult, Verification
 from ...models.notices import with_notices
-from .common import read_image, state
+from .common import ResultRoute, read_image, state
 
-router = APIRouter(prefix="/v1", tags=["faces"], dependencies=[Depends(requires("read"))])
+router = APIRouter(prefix="/v1", tags=["faces"], dependencies=[Depends(requires("read"))], route_class=ResultRoute)
 
 
 @router.post("/detect", response_model=Detection, summary="Faces in a photo: boxes, scores, 5 landmarks")

@@ -16,9 +16,9 @@ from ..auth import requires
 from ..keys import ApiKey
 from ..schemas import AccessDecision, Enrolment, ErasureReceipt, Export, Identification, Identifications, IdentityList, Journal
 from ...models.notices import with_notices
-from .common import read_image, state
+from .common import ResultRoute, read_image, state
 
-router = APIRouter(prefix="/v1/gallery", tags=["gallery"])
+router = APIRouter(prefix="/v1/gallery", tags=["gallery"], route_class=ResultRoute)
 
 
 def _gallery(request: Request, key: ApiKey):

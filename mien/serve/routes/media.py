@@ -19,9 +19,9 @@ from ..errors import body
 from ..keys import ApiKey
 from ..schemas import AnonymizedImage, Generated, Job, ProvenanceReport
 from ...models.notices import with_notices
-from .common import check_size, read_bytes, state
+from .common import ResultRoute, check_size, read_bytes, state
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=ResultRoute)
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}

@@ -9,9 +9,9 @@ from ..._version import __version__
 from ..auth import requires
 from ..keys import ApiKey
 from ..schemas import Health, ModelList, WhoAmI
-from .common import state
+from .common import ResultRoute, state
 
-router = APIRouter()
+router = APIRouter(route_class=ResultRoute)
 
 
 @router.get("/health", response_model=Health, tags=["service"], summary="Liveness of the service (no key needed)")
@@ -39,8 +39,6 @@ def whoami(key: ApiKey = Depends(requires("read"))) -> dict:
 
 @router.get("/v1/models", response_model=ModelList, tags=["service"], summary="Models, their licences and whether installed")
 def models(key: ApiKey = Depends(requires("read"))) -> dict:
-    from ...models.registry import list_specs
-    from ...models.store import is_installed
+    from ...models.listing import model_rows
 
-    return {"models": [{"name": s.name, "task": s.task, "license": s.license, "commercial": bool(s.commercial),
-                        "installed": is_installed(s.name)} for s in list_specs()]}
+    return {"models": model_rows()}
