@@ -257,7 +257,7 @@ def bench_speed(repeats: int) -> tuple[dict, str]:
     frame = canvas_with(load_image(lfw() / "images" / "AJ_Lamas_0001.jpg"))
     det = get_detector()
     face = find_face(frame, iris=True)
-    glasses, red = load_frame("round"), parse_colour("red")
+    glasses, red = load_frame("round"), {"lipstick": parse_colour("red")}
     src = load_image(lfw() / "images" / "Aaron_Eckhart_0001.jpg")
     swapper = FaceSwapper(src, find_face(src))
     from mien.edit.face import FaceGeometry

@@ -80,21 +80,26 @@ def swap(source, target, output, consent, largest, shape, as_json) -> None:
 @click.option("--frame-colour", default=None, help="Colour of a drawn frame (default black).")
 @click.option("--lipstick", default=None, help="Lipstick colour: a name (red, coral, plum, ...), #rrggbb or R,G,B.")
 @click.option("--blush", default=None, help="Blush colour, in the same forms.")
+@click.option("--eyeliner", default=None, help="Eyeliner colour (a line on the upper lids with a short wing).")
+@click.option("--eyeshadow", default=None, help="Eyeshadow colour (upper lids, soft).")
+@click.option("--foundation", default=None, help="Foundation colour (an even tint over the face's skin).")
 @click.option("--strength", type=click.FloatRange(0.05, 1.0), default=0.6, show_default=True, help="Make-up strength.")
 @click.option("--largest", is_flag=True, help="Use the largest face where there are several.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def tryon(source, output, glasses, frame_colour, lipstick, blush, strength, largest, as_json) -> None:
+def tryon(source, output, glasses, frame_colour, lipstick, blush, eyeliner, eyeshadow, foundation, strength, largest,
+          as_json) -> None:
     """Try glasses and make-up on the face in a photo or a video.
 
     Glasses are seated on the pupils and the nose bridge and follow the head's pose;
-    lipstick and blush are painted in CIELAB on the face mesh's regions, keeping texture.
+    make-up is painted in CIELAB on the face mesh's regions, keeping texture.
     """
     from ..edit import tryon_file, tryon_video
     from ..video.io import VIDEO_SUFFIXES
 
     run = tryon_video if source.suffix.lower() in VIDEO_SUFFIXES else tryon_file
     result = run(source, output, glasses=glasses, lipstick=lipstick, blush=blush, strength=strength,
-                 frame_colour=frame_colour, largest=largest)
+                 frame_colour=frame_colour, largest=largest, eyeliner=eyeliner, eyeshadow=eyeshadow,
+                 foundation=foundation)
     if as_json:
         echo_json([result])
     else:

@@ -86,7 +86,8 @@ def swap_file(source: str | os.PathLike, target: str | os.PathLike, output: str 
 
 
 def tryon_file(source: str | os.PathLike, output: str | os.PathLike, glasses: Any = None, lipstick: Any = None,
-               blush: Any = None, strength: float = 0.6, frame_colour: Any = None, largest: bool = False) -> dict[str, Any]:
+               blush: Any = None, strength: float = 0.6, frame_colour: Any = None, largest: bool = False,
+               **makeup: Any) -> dict[str, Any]:
     """Try glasses and make-up on the face in a photo; written with mien's provenance."""
     from .output import IMAGE_FORMATS
     from .tryon import try_on
@@ -94,13 +95,12 @@ def tryon_file(source: str | os.PathLike, output: str | os.PathLike, glasses: An
     output = Path(output)
     if output.suffix.lower() not in IMAGE_FORMATS:
         raise InputError(f"{output}: write a try-on photo as {', '.join(IMAGE_FORMATS)} (videos: tryon_video)")
-    result = try_on(load_image(source), glasses, lipstick, blush, strength, frame_colour, largest, str(source))
-    rec = record("edit", MESH_MODEL, edit="try-on", **_tryon_params(result.to_dict(), glasses, strength))
+    result = try_on(load_image(source), glasses, lipstick, blush, strength, frame_colour, largest, str(source), **makeup)
+    rec = record("edit", MESH_MODEL, edit="try-on", **_tryon_params(result, strength))
     marked = save_image_with_record(result.image, output, rec)
     return _report({"image": str(source), **result.to_dict()}, output, rec, marked)
 
 
-def _tryon_params(doc: dict[str, Any], glasses: Any, strength: float) -> dict[str, Any]:
-    return {"glasses": doc.get("glasses", {}).get("frame") if glasses is not None else None,
-            "lipstick": doc.get("lipstick", {}).get("hex"), "blush": doc.get("blush", {}).get("hex"),
-            "strength": strength}
+def _tryon_params(result: Any, strength: float) -> dict[str, Any]:
+    return {"glasses": result.glasses.frame if result.glasses is not None else None,
+            **{name: colour.hex for name, colour in result.makeup.items()}, "strength": strength}

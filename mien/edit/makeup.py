@@ -11,13 +11,19 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..landmarks.regions import CHEEK_LEFT, CHEEK_RIGHT, FACE_OVAL, LIPS_INNER, LIPS_OUTER, polygon_mask
+from ..landmarks.regions import (BROW_LEFT, BROW_RIGHT, CHEEK_LEFT, CHEEK_RIGHT, EYE_LEFT, EYE_RIGHT, FACE_OVAL,
+                                 LIPS_INNER, LIPS_OUTER, polygon_mask)
 from .colour import Colour
 from .colour_match import from_lab, to_lab
 from .face import FaceGeometry
 
 LIP_SOFTNESS = 0.012  # edge blur, share of the face width
 BLUSH_RADIUS = 0.13  # share of the face width
+LINER_WIDTH, LINER_WING = 0.012, 0.045  # eyeliner thickness and the wing past the outer corner, share of the face width
+SHADOW_HEIGHT = 0.5  # eyeshadow reaches this share of the way from the upper lid to the brow
+# The upper lids, inner corner to outer corner (the contours' second halves), image-left eye first.
+UPPER_LIDS = (tuple(EYE_LEFT[8:]) + (EYE_LEFT[0],), tuple(EYE_RIGHT[8:]) + (EYE_RIGHT[0],))
+BROWS = (BROW_LEFT, BROW_RIGHT)
 
 
 def _roi(points: np.ndarray, shape: tuple[int, int], margin: float) -> tuple[int, int, int, int]:
@@ -74,3 +80,60 @@ def blush(image: np.ndarray, face: FaceGeometry, colour: Colour, strength: float
         mask = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * (0.6 * r) ** 2)).astype(np.float32)
         out = paint(out, mask, colour, strength, box, lightness=0.3)
     return out
+
+
+def _face_width(face: FaceGeometry) -> float:
+    return float(np.ptp(face.xy[list(FACE_OVAL), 0]))
+
+
+def _paint_mask(image: np.ndarray, mask: np.ndarray, colour: Colour, strength: float, lightness: float) -> np.ndarray:
+    """Paint through a full-size mask, touching only its bounding box."""
+    ys, xs = np.nonzero(mask > 0.01)
+    if not len(ys):
+        return image.copy()
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    x0, y0, x1, y1 = box
+    return paint(image, mask[y0:y1, x0:x1], colour, strength, box, lightness)
+
+
+def eyeliner(image: np.ndarray, face: FaceGeometry, colour: Colour, strength: float = 0.8) -> np.ndarray:
+    """A line along each upper lid, with a short wing past the outer corner."""
+    xy, fw = face.xy, _face_width(face)
+    mask = np.zeros(image.shape[:2], np.float32)
+    thick = max(1, int(round(LINER_WIDTH * fw)))
+    for lid, brow in zip(UPPER_LIDS, BROWS):
+        pts = xy[list(lid)]
+        outer, before = pts[-1], pts[-2]
+        up = xy[list(brow)].mean(0) - pts.mean(0)
+        direction = (outer - before) / (np.linalg.norm(outer - before) + 1e-6)
+        wing = outer + LINER_WING * fw * (direction + 0.6 * up / (np.linalg.norm(up) + 1e-6))
+        line = np.round(np.vstack([pts, wing]) * 16).astype(np.int32)
+        cv2.polylines(mask, [line], False, 1.0, thick, cv2.LINE_AA, shift=4)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(0.5, 0.3 * thick))
+    return _paint_mask(image, mask, colour, strength, lightness=1.0)
+
+
+def eyeshadow(image: np.ndarray, face: FaceGeometry, colour: Colour, strength: float = 0.5) -> np.ndarray:
+    """Colour on the upper lids, from the lash line part of the way up to the brows, soft-edged."""
+    xy, fw = face.xy, _face_width(face)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for lid, brow in zip(UPPER_LIDS, BROWS):
+        pts = xy[list(lid)]
+        lift = SHADOW_HEIGHT * (xy[list(brow)].mean(0) - pts.mean(0))
+        ring = np.vstack([pts, (pts + lift)[::-1]])
+        cv2.fillPoly(mask, [np.round(ring * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(0.8, 0.015 * fw))
+    return _paint_mask(image, soft, colour, strength, lightness=0.4)
+
+
+def foundation(image: np.ndarray, face: FaceGeometry, colour: Colour, strength: float = 0.3) -> np.ndarray:
+    """An even tint over the skin of the face (eyes, brows and lips left out), soft at the edge."""
+    xy, fw = face.xy, _face_width(face)
+    shape = image.shape[:2]
+    mask = polygon_mask(shape, xy, FACE_OVAL).astype(np.float32) / 255.0
+    k = max(1, int(0.02 * fw))
+    for ring in (EYE_LEFT, EYE_RIGHT, BROW_LEFT, BROW_RIGHT, LIPS_OUTER):
+        hole = cv2.dilate(polygon_mask(shape, xy, ring), np.ones((2 * k + 1, 2 * k + 1), np.uint8))
+        mask = np.minimum(mask, 1.0 - hole.astype(np.float32) / 255.0)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.03 * fw))
+    return _paint_mask(image, mask, colour, strength, lightness=0.3)

@@ -13,10 +13,11 @@ from ..errors import ImageError, InputError
 from .colour import Colour, parse_colour
 from .face import FaceGeometry, check_pose, find_face
 from .glasses import GLASSES_STYLES, Frame, PlacedGlasses, drawn_frame, png_frame, put_on
-from .makeup import blush as paint_blush
-from .makeup import lipstick as paint_lipstick
+from . import makeup as _makeup
 
 MAX_YAW_GLASSES = 45.0  # beyond this one lens is mostly behind the nose
+# Make-up in the order it is put on, and each one's strength relative to the caller's.
+MAKEUP = {"foundation": 0.5, "eyeshadow": 0.8, "blush": 0.6, "eyeliner": 1.3, "lipstick": 1.0}
 
 
 def load_frame(glasses: str | os.PathLike | Frame | np.ndarray, colour: str | Colour | None = None) -> Frame:
@@ -53,8 +54,7 @@ class TryOn:
     image: np.ndarray
     face: FaceGeometry
     glasses: PlacedGlasses | None
-    lipstick: Colour | None
-    blush: Colour | None
+    makeup: dict[str, Colour]
 
     @property
     def lens_error(self) -> float:
@@ -69,39 +69,51 @@ class TryOn:
         if self.glasses is not None:
             out["glasses"] = {**self.glasses.to_dict(), "pupils": np.round(self.face.eye_centres, 1).tolist(),
                               "lens_error_iod": round(self.lens_error, 4)}
-        if self.lipstick is not None:
-            out["lipstick"] = self.lipstick.to_dict()
-        if self.blush is not None:
-            out["blush"] = self.blush.to_dict()
+        for name, colour in self.makeup.items():
+            out[name] = colour.to_dict()
         return out
 
 
-def apply_try_on(image: np.ndarray, face: FaceGeometry, frame: Frame | None = None, lipstick: Colour | None = None,
-                 blush: Colour | None = None, strength: float = 0.6, source: str = "image") -> TryOn:
+def parse_makeup(**colours: Any) -> dict[str, Colour]:
+    """``lipstick="red", blush=None, ...`` to the parsed colours of the make-up asked for."""
+    unknown = sorted(set(colours) - set(MAKEUP))
+    if unknown:
+        raise InputError(f"unknown make-up {', '.join(unknown)}; known: {', '.join(MAKEUP)}")
+    return {name: parse_colour(c) for name, c in colours.items() if c is not None}
+
+
+def apply_try_on(image: np.ndarray, face: FaceGeometry, frame: Frame | None = None,
+                 makeup: dict[str, Colour] | None = None, strength: float = 0.6, source: str = "image") -> TryOn:
     """Everything on one already-found face (video frames use this with smoothed geometry)."""
     out = image
-    if lipstick is not None:
-        out = paint_lipstick(out, face, lipstick, strength)
-    if blush is not None:
-        out = paint_blush(out, face, blush, 0.6 * strength)
+    makeup = dict(makeup or {})
+    for name, share in MAKEUP.items():
+        if name in makeup:
+            out = getattr(_makeup, name)(out, face, makeup[name], min(1.0, share * strength))
     placed = None
     if frame is not None:
         check_pose(face, source, max_yaw=MAX_YAW_GLASSES)
         placed = put_on(out, face, frame)
         out = placed.image
-    return TryOn(out, face, placed, lipstick, blush)
+    return TryOn(out, face, placed, makeup)
+
+
+def check_request(glasses: Any, makeup: dict[str, Colour], strength: float) -> None:
+    if glasses is None and not makeup:
+        raise InputError(f"nothing to try on: give glasses or make-up ({', '.join(MAKEUP)})")
+    if not 0 < strength <= 1:
+        raise InputError(f"strength must be in (0, 1], got {strength}")
 
 
 def try_on(image: np.ndarray, glasses: Any = None, lipstick: str | Colour | None = None, blush: str | Colour | None = None,
            strength: float = 0.6, frame_colour: str | Colour | None = None, largest: bool = False,
-           source: str = "image") -> TryOn:
-    """Glasses (a style, a transparent PNG) and/or lipstick and blush on the face in ``image``."""
-    if glasses is None and lipstick is None and blush is None:
-        raise InputError("nothing to try on: give glasses, lipstick or blush")
-    if not 0 < strength <= 1:
-        raise InputError(f"strength must be in (0, 1], got {strength}")
+           source: str = "image", **makeup: str | Colour | None) -> TryOn:
+    """Glasses (a style, a transparent PNG) and/or make-up on the face in ``image``.
+
+    Make-up: ``lipstick``, ``blush``, ``eyeliner``, ``eyeshadow``, ``foundation``, each a colour.
+    """
+    colours = parse_makeup(lipstick=lipstick, blush=blush, **makeup)
+    check_request(glasses, colours, strength)
     frame = load_frame(glasses, frame_colour) if glasses is not None else None
-    lip = parse_colour(lipstick) if lipstick is not None else None
-    cheek = parse_colour(blush) if blush is not None else None
     face = find_face(image, source, largest, iris=frame is not None)
-    return apply_try_on(image, face, frame, lip, cheek, strength, source)
+    return apply_try_on(image, face, frame, colours, strength, source)

@@ -179,25 +179,22 @@ def swap_video(source: str | os.PathLike, video: str | os.PathLike, output: str 
 
 def tryon_video(video: str | os.PathLike, output: str | os.PathLike, glasses: Any = None, lipstick: Any = None,
                 blush: Any = None, strength: float = 0.6, frame_colour: Any = None, largest: bool = False,
-                progress: bool = False) -> dict[str, Any]:
+                progress: bool = False, **makeup: Any) -> dict[str, Any]:
     """Glasses and make-up on the face in every frame of ``video`` (landmarks and irises smoothed)."""
     from ..errors import PoseError
-    from .colour import parse_colour
-    from .tryon import apply_try_on, load_frame
+    from .tryon import apply_try_on, check_request, load_frame, parse_makeup
 
-    if glasses is None and lipstick is None and blush is None:
-        raise InputError("nothing to try on: give glasses, lipstick or blush")
+    colours = parse_makeup(lipstick=lipstick, blush=blush, **makeup)
+    check_request(glasses, colours, strength)
     frame = load_frame(glasses, frame_colour) if glasses is not None else None
-    lip = parse_colour(lipstick) if lipstick is not None else None
-    cheek = parse_colour(blush) if blush is not None else None
 
     def edit(image: np.ndarray, face: FaceGeometry) -> np.ndarray:
         try:
-            return apply_try_on(image, face, frame, lip, cheek, strength).image
+            return apply_try_on(image, face, frame, colours, strength).image
         except PoseError:  # too turned for glasses in this frame: make-up only
-            return apply_try_on(image, face, None, lip, cheek, strength).image if (lip or cheek) else image
+            return apply_try_on(image, face, None, colours, strength).image if colours else image
 
-    params = {"edit": "try-on", "glasses": frame.name if frame else None, "lipstick": lip.hex if lip else None,
-              "blush": cheek.hex if cheek else None, "strength": strength}
+    params = {"edit": "try-on", "glasses": frame.name if frame else None,
+              **{name: c.hex for name, c in colours.items()}, "strength": strength}
     return _run(Path(video), Path(output), "edit", edit, largest, frame is not None, params,
                 {k: v for k, v in params.items() if k != "edit" and v is not None}, progress).to_dict()

@@ -20,8 +20,8 @@ LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 
 LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
 EYE_LEFT = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
 EYE_RIGHT = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
-BROW_LEFT = (46, 53, 52, 65, 55, 70, 63, 105, 66, 107)
-BROW_RIGHT = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
+BROW_LEFT = (46, 53, 52, 65, 55, 107, 66, 105, 63, 70)  # lower edge outwards-in, then the upper edge back
+BROW_RIGHT = (276, 283, 282, 295, 285, 336, 296, 334, 293, 300)
 NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 1)  # from between the eyes down to the tip
 CHEEK_LEFT, CHEEK_RIGHT = 50, 280  # cheekbone centres
 # Anchor points of the regions whose colour and light are matched separately.

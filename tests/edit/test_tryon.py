@@ -153,3 +153,30 @@ def test_tryon_video(photo, tmp_path):
     doc = tryon_video(src, out, glasses="round", lipstick="red")
     assert doc["frames"] == 8 and doc["edited"] == 8 and doc["glasses"].startswith("round")
     assert check(out).watermark.detected
+
+
+def test_eye_makeup_and_foundation_stay_in_their_regions(photo):
+    from mien.landmarks.regions import EYE_LEFT, FACE_OVAL
+
+    img = photo("Angelina_Jolie_0001")
+    result = try_on(img, eyeliner="black", eyeshadow="#2050e0", foundation="nude", strength=0.8)
+    assert set(result.to_dict()) >= {"eyeliner", "eyeshadow", "foundation"}
+    xy = result.face.xy
+    lab_in, lab_out = to_lab(img), to_lab(result.image)
+    # eyeshadow: the upper lid (between the eye and the brow) turns bluer
+    lid = (xy[159] + xy[105]) / 2
+    x, y = int(lid[0]), int(lid[1])
+    assert (lab_out[y - 1:y + 2, x - 1:x + 2, 2] - lab_in[y - 1:y + 2, x - 1:x + 2, 2]).mean() < -5
+    # nothing outside the face oval changes, beyond the soft edge
+    import cv2
+
+    oval = cv2.dilate(polygon_mask(img.shape, xy, FACE_OVAL), np.ones((9, 9), np.uint8)) > 0
+    assert np.abs(result.image[~oval].astype(int) - img[~oval]).max() <= 2
+    # the eyes themselves (inside the contour, below the lid line) keep their colour
+    eye = polygon_mask(img.shape, xy, EYE_LEFT) > 200
+    assert np.abs(lab_out[..., 1:][eye] - lab_in[..., 1:][eye]).mean() < 6
+
+
+def test_unknown_makeup_is_refused(photo):
+    with pytest.raises(InputError, match="known: foundation"):
+        try_on(photo("AJ_Lamas_0001"), mascara="black")

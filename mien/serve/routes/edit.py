@@ -81,7 +81,9 @@ async def swap(request: Request, source: UploadFile = File(...), target: UploadF
 async def tryon(request: Request, image: UploadFile = File(...), glasses: Optional[Style] = Form(None),
                 glasses_png: Optional[UploadFile] = File(None, description="A transparent front-view PNG of a frame"),
                 frame_colour: Optional[str] = Form(None), lipstick: Optional[str] = Form(None),
-                blush: Optional[str] = Form(None), strength: float = Form(0.6, gt=0, le=1), largest: bool = Form(False),
+                blush: Optional[str] = Form(None), eyeliner: Optional[str] = Form(None),
+                eyeshadow: Optional[str] = Form(None), foundation: Optional[str] = Form(None),
+                strength: float = Form(0.6, gt=0, le=1), largest: bool = Form(False),
                 key: ApiKey = Depends(requires("read"))) -> dict:
     from ...edit import tryon_file
 
@@ -95,7 +97,8 @@ async def tryon(request: Request, image: UploadFile = File(...), glasses: Option
             frame.write_bytes(await read_bytes(glasses_png, st.config.max_body_bytes))
         out = folder / f"tryon{_out_suffix(image)}"
         report = await st.work.run(tryon_file, src, out, glasses=frame, lipstick=lipstick, blush=blush,
-                                   strength=strength, frame_colour=frame_colour, largest=largest)
+                                   strength=strength, frame_colour=frame_colour, largest=largest, eyeliner=eyeliner,
+                                   eyeshadow=eyeshadow, foundation=foundation)
         return _finish(report, out, {"image": image.filename or "image"})
 
 
@@ -153,17 +156,18 @@ async def swap_video_job(request: Request, source: UploadFile = File(...), video
              summary="Try glasses and make-up on a video in the background; follow /v1/jobs/{id}")
 async def tryon_video_job(request: Request, video: UploadFile = File(...), glasses: Optional[Style] = Form(None),
                           frame_colour: Optional[str] = Form(None), lipstick: Optional[str] = Form(None),
-                          blush: Optional[str] = Form(None), strength: float = Form(0.6, gt=0, le=1),
-                          largest: bool = Form(False), key: ApiKey = Depends(requires("read"))) -> dict:
+                          blush: Optional[str] = Form(None), eyeliner: Optional[str] = Form(None),
+                          eyeshadow: Optional[str] = Form(None), foundation: Optional[str] = Form(None),
+                          strength: float = Form(0.6, gt=0, le=1), largest: bool = Form(False),
+                          key: ApiKey = Depends(requires("read"))) -> dict:
     from ...edit import tryon_video
     from ...edit.colour import parse_colour
-    from ...errors import InputError
+    from ...edit.tryon import check_request, parse_makeup
 
-    if glasses is None and lipstick is None and blush is None:
-        raise InputError("nothing to try on: give glasses, lipstick or blush")
-    for colour in (lipstick, blush, frame_colour):
-        if colour is not None:
-            parse_colour(colour)  # a bad colour is refused now (400), not later in the job
+    makeup = dict(lipstick=lipstick, blush=blush, eyeliner=eyeliner, eyeshadow=eyeshadow, foundation=foundation)
+    check_request(glasses, parse_makeup(**makeup), strength)  # bad colours are refused now (400), not in the job
+    if frame_colour is not None:
+        parse_colour(frame_colour)
     st = state(request)
     job_id, folder = st.jobs.folder()
     clip = folder / f"in{_suffix(video.filename, VIDEO_SUFFIXES, '.mp4')}"
@@ -171,8 +175,8 @@ async def tryon_video_job(request: Request, video: UploadFile = File(...), glass
     dst = folder / "tryon.mp4"
 
     def work(report):
-        result = tryon_video(clip, dst, glasses=glasses, lipstick=lipstick, blush=blush, strength=strength,
-                             frame_colour=frame_colour, largest=largest)
+        result = tryon_video(clip, dst, glasses=glasses, strength=strength, frame_colour=frame_colour,
+                             largest=largest, **makeup)
         clip.unlink(missing_ok=True)
         result.update(video=video.filename, output=None)
         return result, dst
