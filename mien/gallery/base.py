@@ -140,8 +140,13 @@ class GalleryStore(ABC):
 
     # -- journal -----------------------------------------------------------------------------------
     @abstractmethod
-    def log(self, gallery: str, line: JournalLine) -> JournalEntry:
-        """Append a line that records a read (identify, verify, export)."""
+    def log(self, gallery: str, line: JournalLine, durable: bool = True) -> JournalEntry:
+        """Append a line that records a read (identify, verify, export).
+
+        ``durable=False`` lets the store return before the line is flushed to disk: a killed process
+        still loses nothing, a power cut may lose the last such lines, and the chain is never broken
+        (the next line links to whatever the head is). Identify and verify use it: an fsync per probe
+        was as long as the search itself."""
 
     @abstractmethod
     def journal(self, gallery: str, since: int = 0) -> Iterator[JournalEntry]:

@@ -77,6 +77,7 @@ class Gallery:
         self.cohort = cohort
         self._calibration_path = calibration
         self._calibration: Calibration | None = None
+        self._points: dict = {}  # operating points by (FPIR, size), for the calibration under "calibration"
         self._detector = detector
         self._embedder = model if isinstance(model, Embedder) else None
         key_bytes = load_key(key)
@@ -139,6 +140,17 @@ class Gallery:
         if self._calibration is None:  # read once: identify runs per frame
             self._calibration = load_calibration(self.info.score_model, self._calibration_path)
         return self._calibration
+
+    def _operating_point(self, cal: Calibration, fpir: float, comparisons: int):
+        """threshold_for_fpir, kept per (calibration, FPIR, gallery size): a fit per probe cost ~0.5 ms."""
+        cache = self._points
+        if cache.get("calibration") is not cal or len(cache) > 256:
+            cache.clear()
+            cache["calibration"] = cal
+        point = cache.get((fpir, comparisons))
+        if point is None:
+            point = cache[(fpir, comparisons)] = threshold_for_fpir(cal, fpir, comparisons)
+        return point
 
     def _line(self, action: str, subject: str | None = None, **details: Any) -> JournalLine:
         return JournalLine(self.actor, action, None if subject is None else self.protector.pseudonym(subject),
@@ -264,7 +276,7 @@ class Gallery:
         emb, face = self._probe(probe, largest)
         (result,) = self._identify(emb, k, fpir, [None if face is None else face.to_list()[0]])
         self.store.log(self.name, self._line("identify", result.identity, decision=result.decision, k=k, fpir=fpir,
-                                             templates=result.templates))
+                                             templates=result.templates), durable=False)
         return result
 
     def identify_faces(self, image: Any, k: int = 5, fpir: float = DEFAULT_FPIR) -> list[Identification]:
@@ -277,7 +289,7 @@ class Gallery:
             return []
         results = self._identify(self.embedder.embed_faces(pixels, faces), k, fpir, faces.to_list())
         self.store.log(self.name, self._line("identify", None, faces=len(results), k=k, fpir=fpir,
-                                             matches=sum(r.matched for r in results)))
+                                             matches=sum(r.matched for r in results)), durable=False)
         return results
 
     def identify_embeddings(self, emb: Embeddings, k: int = 5, fpir: float = DEFAULT_FPIR) -> list[Identification]:
@@ -285,7 +297,7 @@ class Gallery:
         self._check_embeddings(emb)
         results = self._identify(emb, k, fpir, [None] * len(emb))
         self.store.log(self.name, self._line("identify", None, probes=len(results), k=k, fpir=fpir,
-                                             matches=sum(r.matched for r in results)))
+                                             matches=sum(r.matched for r in results)), durable=False)
         return results
 
     def _probe(self, probe: Any, largest: bool) -> tuple[Embeddings, Faces | None]:
@@ -302,7 +314,7 @@ class Gallery:
             raise InputError(f"k must be at least 1, got {k}")
         n_ids, n_templates = self.store.counts(self.name)
         cal = self.calibration()
-        point = threshold_for_fpir(cal, fpir, n_templates)
+        point = self._operating_point(cal, fpir, n_templates)
         queries = self.protector.to_index(self._comparable(emb.vectors))
         stats = self.cohort.impostor_stats(emb.vectors) if self.cohort is not None else None
         usable: set[str] = set()
@@ -398,7 +410,8 @@ class Gallery:
             granted = granted and same
         decision = AccessDecision(granted, name, tuple(reasons), score, threshold, fmr, self.info.model, cal.source,
                                   quality, live, face_dict)
-        self.store.log(self.name, self._line("verify", name, granted=granted, fmr=fmr, liveness=liveness))
+        self.store.log(self.name, self._line("verify", name, granted=granted, fmr=fmr, liveness=liveness),
+                       durable=False)
         return decision
 
     def _liveness(self, pixels: np.ndarray, face: Faces) -> tuple[dict, bool, str]:

@@ -524,8 +524,10 @@ class PostgresStore(GalleryStore):
                           info.dim)
 
     # -- journal ------------------------------------------------------------------------------------
-    def log(self, gallery: str, line: JournalLine) -> JournalEntry:
+    def log(self, gallery: str, line: JournalLine, durable: bool = True) -> JournalEntry:
         with self._write(gallery, f"journal of gallery {gallery!r}") as cur:
+            if not durable:  # this transaction only: return before the WAL flush
+                cur.execute("SET LOCAL synchronous_commit TO OFF")
             return self._append(cur, gallery, line)
 
     def _append(self, cur: Any, gallery: str, line: JournalLine) -> JournalEntry:

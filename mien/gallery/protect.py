@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -106,6 +107,7 @@ def write_key_file(path: str | os.PathLike, key: bytes | None = None) -> Path:
     return target
 
 
+@functools.lru_cache(maxsize=256)  # the journal key and pseudonyms are derived on every call
 def hkdf(key: bytes, salt: bytes, purpose: str, length: int = 32) -> bytes:
     """HKDF-SHA256 (RFC 5869) of ``key`` for one purpose."""
     prk = hmac.new(salt or b"\0" * 32, key, hashlib.sha256).digest()

@@ -413,9 +413,17 @@ class SQLiteStore(GalleryStore):
         return self.root / "index" / f"{sha256(gallery.encode()).hexdigest()[:24]}.faiss"
 
     # -- journal ------------------------------------------------------------------------------------
-    def log(self, gallery: str, line: JournalLine) -> JournalEntry:
-        with self._write() as db:
-            return self._append(db, gallery, line)
+    def log(self, gallery: str, line: JournalLine, durable: bool = True) -> JournalEntry:
+        if durable:
+            with self._write() as db:
+                return self._append(db, gallery, line)
+        with self._lock:  # WAL with synchronous=NORMAL: committed for every process, synced at the next checkpoint
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with self._write() as db:
+                    return self._append(db, gallery, line)
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
 
     def _append(self, db: sqlite3.Connection, gallery: str, line: JournalLine) -> JournalEntry:
         seq, head = db.execute("SELECT journal_seq, journal_head FROM galleries WHERE name = ?", (gallery,)).fetchone()

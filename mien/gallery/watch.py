@@ -123,7 +123,7 @@ class Watcher:
         emb = g.embedder.embed_faces(image, face)
         result = g._identify(emb, 1, self.fpir, [face.to_list()[0]])[0]
         g.store.log(g.name, g._line("identify", result.identity, decision=result.decision, source="watch",
-                                    track=event.track, frame=i))
+                                    track=event.track, frame=i), durable=False)
         event.searches += 1
         event.last_search_frame = i
         best = result.candidates[0] if result.candidates else None

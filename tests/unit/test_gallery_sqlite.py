@@ -72,6 +72,41 @@ def test_kill_9_mid_enrolment_loses_nothing_that_returned(tmp_path):
     assert g.verify_journal().ok
 
 
+IDENTIFIER = textwrap.dedent("""
+    import sys, numpy as np
+    from mien.embed import Embeddings
+    from mien.gallery import open_gallery
+    g = open_gallery(sys.argv[1], "reads", key=bytes(range(32)))
+    probe = Embeddings((np.random.default_rng(0).normal(size=(1, 128)) * 0.04).astype(np.float32), "dlib-resnet", "euclidean")
+    for i in range(100000):
+        g.identify(probe)
+        print(i, flush=True)
+""")
+
+
+def test_identify_lines_survive_kill_9_and_writes_stay_fully_synced(tmp_path):
+    """Identify's journal line skips the fsync (synchronous=NORMAL for that one commit): a killed
+    process still loses none that returned, the chain holds, and later writes sync in full again."""
+    url = f"sqlite://{tmp_path / 'store'}"
+    g = open_gallery(url, "reads", key=KEY)
+    g.enrol_many([("a", emb(vectors(2, 0)), None)])
+    g.identify(emb(vectors(1, 0)))
+    assert g.store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    g.close()
+    proc = subprocess.Popen([sys.executable, "-c", IDENTIFIER, url], stdout=subprocess.PIPE, text=True)
+    returned = 0
+    deadline = time.time() + 60
+    while returned < 30 and time.time() < deadline:
+        if proc.stdout.readline():
+            returned += 1
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert returned >= 30, "the identifier did not get going"
+    g = open_gallery(url, "reads", key=KEY)
+    identifies = [e for e in g.journal() if e.action == "identify"]
+    assert len(identifies) >= 1 + returned and g.verify_journal().ok
+
+
 @pytest.mark.parametrize("key", [None, KEY], ids=["clear", "sealed"])
 def test_removed_template_bytes_are_in_no_file(tmp_path, key):
     root = tmp_path / "store"
