@@ -79,9 +79,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"])
 
-    from .routes import faces, gallery, media, service
+    from .routes import edit, face3d, faces, gallery, media, service
 
-    for module in (service, faces, gallery, media):
+    for module in (service, faces, gallery, media, edit, face3d):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
