@@ -108,6 +108,9 @@ def simulate(image: str, nose_width: str | None, mouth_width: str | None, lips: 
     from ..face3d.simulate import simulate as run
     from ..provenance import save_with_record
 
+    if out_path.suffix.lower() not in {".png", ".jpg", ".jpeg", ".webp"}:
+        raise InputError(f"cannot write a simulation as {out_path.suffix or 'an extension-less file'} with its "
+                         "provenance record; use .png, .jpg or .webp")
     given = {"nose_width": nose_width, "mouth_width": mouth_width, "lips": lips, "chin": chin}
     changes = Changes(**{k: parse_amount(k, v) for k, v in given.items() if v is not None})
     result = run(image, changes, largest=largest, source=image)
