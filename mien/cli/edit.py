@@ -83,11 +83,13 @@ def swap(source, target, output, consent, largest, shape, as_json) -> None:
 @click.option("--eyeliner", default=None, help="Eyeliner colour (a line on the upper lids with a short wing).")
 @click.option("--eyeshadow", default=None, help="Eyeshadow colour (upper lids, soft).")
 @click.option("--foundation", default=None, help="Foundation colour (an even tint over the face's skin).")
+@click.option("--hair-colour", "hair", default=None,
+              help="Hair colour (blonde, auburn, copper, ... or hex); needs the selfie model (mien models pull selfie).")
 @click.option("--strength", type=click.FloatRange(0.05, 1.0), default=0.6, show_default=True, help="Make-up strength.")
 @click.option("--largest", is_flag=True, help="Use the largest face where there are several.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def tryon(source, output, glasses, frame_colour, lipstick, blush, eyeliner, eyeshadow, foundation, strength, largest,
-          as_json) -> None:
+def tryon(source, output, glasses, frame_colour, lipstick, blush, eyeliner, eyeshadow, foundation, hair, strength,
+          largest, as_json) -> None:
     """Try glasses and make-up on the face in a photo or a video.
 
     Glasses are seated on the pupils and the nose bridge and follow the head's pose;
@@ -99,7 +101,7 @@ def tryon(source, output, glasses, frame_colour, lipstick, blush, eyeliner, eyes
     run = tryon_video if source.suffix.lower() in VIDEO_SUFFIXES else tryon_file
     result = run(source, output, glasses=glasses, lipstick=lipstick, blush=blush, strength=strength,
                  frame_colour=frame_colour, largest=largest, eyeliner=eyeliner, eyeshadow=eyeshadow,
-                 foundation=foundation)
+                 foundation=foundation, hair=hair)
     if as_json:
         echo_json([result])
     else:

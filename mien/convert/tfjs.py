@@ -354,6 +354,31 @@ def _conv2d(c: _Converter, node: dict, inputs: list) -> Value:
     return _conv_common(c, node, inputs, depthwise=False)
 
 
+@_handles("Conv2DBackpropInput")
+def _conv_transpose(c: _Converter, node: dict, inputs: list) -> Value:
+    """Transposed convolution (Keras Conv2DTranspose): inputs are the output size (implied here by the
+    padding: input x stride for SAME), the filter (H, W, O, I) and x."""
+    _check_nhwc(node)
+    kernel = c.const(inputs[1], "the filter", node).astype(np.float32)
+    strides = list(_attr(node, "strides", [1, 1, 1, 1]))[1:3]
+    if list(_attr(node, "dilations", [1, 1, 1, 1]))[1:3] != [1, 1]:
+        raise ConversionError(f"{node['op']} node {node['name']!r}: dilated transposed convolution is not supported")
+    padding = _attr(node, "padding", "VALID")
+    kh, kw = kernel.shape[:2]
+    pads = [0, 0, 0, 0]
+    if padding == "SAME":  # TF: output = input * stride; the total padding k - stride, the extra at the end
+        th, tw = max(0, kh - strides[0]), max(0, kw - strides[1])
+        pads = [th // 2, tw // 2, th - th // 2, tw - tw // 2]
+    elif padding != "VALID":
+        raise ConversionError(f"{node['op']} node {node['name']!r}: padding {padding} is not supported")
+    weight = np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))  # (I, O, H, W), as ONNX wants
+    b = c.builder
+    x = b.channels_first(c.value(inputs[2]), node["name"])
+    w = b.initializer(weight, f"{node['name']}/w")
+    out = b.node("ConvTranspose", [x, w], node["name"], strides=strides, kernel_shape=[int(kh), int(kw)], pads=pads)
+    return Value(4, cf=out)
+
+
 @_handles("DepthwiseConv2dNative", "FusedDepthwiseConv2dNative")
 def _depthwise(c: _Converter, node: dict, inputs: list) -> Value:
     return _conv_common(c, node, inputs, depthwise=True)

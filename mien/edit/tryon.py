@@ -14,10 +14,11 @@ from .colour import Colour, parse_colour
 from .face import FaceGeometry, check_pose, find_face
 from .glasses import GLASSES_STYLES, Frame, PlacedGlasses, drawn_frame, png_frame, put_on
 from . import makeup as _makeup
+from .hair import hair_colour
 
 MAX_YAW_GLASSES = 45.0  # beyond this one lens is mostly behind the nose
 # Make-up in the order it is put on, and each one's strength relative to the caller's.
-MAKEUP = {"foundation": 0.5, "eyeshadow": 0.8, "blush": 0.6, "eyeliner": 1.3, "lipstick": 1.0}
+MAKEUP = {"hair": 1.15, "foundation": 0.5, "eyeshadow": 0.8, "blush": 0.6, "eyeliner": 1.3, "lipstick": 1.0}
 
 
 def load_frame(glasses: str | os.PathLike | Frame | np.ndarray, colour: str | Colour | None = None) -> Frame:
@@ -89,7 +90,8 @@ def apply_try_on(image: np.ndarray, face: FaceGeometry, frame: Frame | None = No
     makeup = dict(makeup or {})
     for name, share in MAKEUP.items():
         if name in makeup:
-            out = getattr(_makeup, name)(out, face, makeup[name], min(1.0, share * strength))
+            paint = hair_colour if name == "hair" else getattr(_makeup, name)
+            out = paint(out, face, makeup[name], min(1.0, share * strength))
     placed = None
     if frame is not None:
         check_pose(face, source, max_yaw=MAX_YAW_GLASSES)
@@ -110,7 +112,8 @@ def try_on(image: np.ndarray, glasses: Any = None, lipstick: str | Colour | None
            source: str = "image", **makeup: str | Colour | None) -> TryOn:
     """Glasses (a style, a transparent PNG) and/or make-up on the face in ``image``.
 
-    Make-up: ``lipstick``, ``blush``, ``eyeliner``, ``eyeshadow``, ``foundation``, each a colour.
+    Make-up: ``lipstick``, ``blush``, ``eyeliner``, ``eyeshadow``, ``foundation``, and ``hair`` (hair
+    colour), each a colour.
     """
     colours = parse_makeup(lipstick=lipstick, blush=blush, **makeup)
     check_request(glasses, colours, strength)

