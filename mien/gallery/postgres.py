@@ -50,10 +50,10 @@ import numpy as np
 
 from ..errors import InputError, NotFoundError, StorageError, StoreUnavailableError
 from .base import EnrolItem, GalleryStore, JournalLine, Removal
+from .sqljournal import SqlJournal
 from .index import DEFAULT_NPROBE, VectorIndex, build
-from .journal import GENESIS, make_entry
-from .rows import (JOURNAL_COLUMNS, TEMPLATE_COLUMNS, consent_json, hits, identity_record, journal_entry,
-                   journal_values, replay, stored_template, vectors_of)
+from .journal import GENESIS
+from .rows import (TEMPLATE_COLUMNS, consent_json, hits, identity_record, replay, stored_template, vectors_of)
 from .types import Consent, GalleryInfo, Hit, IdentityRecord, JournalEntry, StoredTemplate
 
 PRUNE_AT = 50_000  # changes kept before the log is trimmed ...
@@ -105,8 +105,9 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:400]
 
 
-class PostgresStore(GalleryStore):
+class PostgresStore(SqlJournal, GalleryStore):
     scheme = "postgresql"
+    placeholder, prefix = "%s", "mien_"  # for the journal's shared SQL
 
     def __init__(self, conninfo: str, nprobe: int = DEFAULT_NPROBE, timeout: float = 10.0) -> None:
         try:
@@ -529,28 +530,6 @@ class PostgresStore(GalleryStore):
             if not durable:  # this transaction only: return before the WAL flush
                 cur.execute("SET LOCAL synchronous_commit TO OFF")
             return self._append(cur, gallery, line)
-
-    def _append(self, cur: Any, gallery: str, line: JournalLine) -> JournalEntry:
-        seq, head = cur.execute("SELECT journal_seq, journal_head FROM mien_galleries WHERE name = %s",
-                                (gallery,)).fetchone()
-        entry = make_entry(line.key, int(seq) + 1, time.time(), gallery, line.actor, line.action, line.subject,
-                           line.details, head)
-        cur.execute(f"INSERT INTO mien_journal ({JOURNAL_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                    journal_values(gallery, entry))
-        cur.execute("UPDATE mien_galleries SET journal_seq = %s, journal_head = %s WHERE name = %s",
-                    (entry.seq, entry.hash, gallery))
-        return entry
-
-    def journal(self, gallery: str, since: int = 0) -> Iterator[JournalEntry]:
-        rows = self._read(f"SELECT {JOURNAL_COLUMNS} FROM mien_journal WHERE gallery = %s AND seq > %s ORDER BY seq",
-                          (gallery, since))
-        yield from map(journal_entry, rows)
-
-    def journal_head(self, gallery: str) -> tuple[int, str]:
-        rows = self._read("SELECT journal_seq, journal_head FROM mien_galleries WHERE name = %s", (gallery,))
-        if not rows:
-            raise NotFoundError(f"no gallery {gallery!r} in {self.url}")
-        return int(rows[0][0]), rows[0][1]
 
     def close(self) -> None:
         with self._lock:

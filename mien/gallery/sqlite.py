@@ -38,10 +38,10 @@ import numpy as np
 from ..atomic import write_atomic
 from ..errors import NotFoundError, StorageError
 from .base import EnrolItem, GalleryStore, JournalLine, Removal
+from .sqljournal import SqlJournal
 from .index import DEFAULT_NPROBE, VectorIndex, build
-from .journal import GENESIS, make_entry
-from .rows import (JOURNAL_COLUMNS, TEMPLATE_COLUMNS, consent_json, hits, identity_record, journal_entry,
-                   journal_values, replay, stored_template, vectors_of)
+from .journal import GENESIS
+from .rows import (TEMPLATE_COLUMNS, consent_json, hits, identity_record, replay, stored_template, vectors_of)
 from .types import Consent, GalleryInfo, Hit, IdentityRecord, JournalEntry, StoredTemplate
 
 DB_NAME = "gallery.sqlite"
@@ -79,7 +79,7 @@ def store_path(url_path: str | os.PathLike) -> Path:
     return Path(url_path).expanduser()
 
 
-class SQLiteStore(GalleryStore):
+class SQLiteStore(SqlJournal, GalleryStore):
     scheme = "sqlite"
 
     def __init__(self, path: str | os.PathLike, nprobe: int = DEFAULT_NPROBE, timeout: float = 30.0) -> None:
@@ -424,25 +424,6 @@ class SQLiteStore(GalleryStore):
                     return self._append(db, gallery, line)
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
-
-    def _append(self, db: sqlite3.Connection, gallery: str, line: JournalLine) -> JournalEntry:
-        seq, head = db.execute("SELECT journal_seq, journal_head FROM galleries WHERE name = ?", (gallery,)).fetchone()
-        entry = make_entry(line.key, seq + 1, time.time(), gallery, line.actor, line.action, line.subject,
-                           line.details, head)
-        db.execute(f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", journal_values(gallery, entry))
-        db.execute("UPDATE galleries SET journal_seq = ?, journal_head = ? WHERE name = ?", (entry.seq, entry.hash, gallery))
-        return entry
-
-    def journal(self, gallery: str, since: int = 0) -> Iterator[JournalEntry]:
-        rows = self._read(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE gallery = ? AND seq > ? ORDER BY seq",
-                          (gallery, since))
-        yield from map(journal_entry, rows)
-
-    def journal_head(self, gallery: str) -> tuple[int, str]:
-        rows = self._read("SELECT journal_seq, journal_head FROM galleries WHERE name = ?", (gallery,))
-        if not rows:
-            raise NotFoundError(f"no gallery {gallery!r} in {self.url}")
-        return int(rows[0][0]), rows[0][1]
 
     def close(self) -> None:
         with self._lock:
