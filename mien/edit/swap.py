@@ -39,6 +39,7 @@ HIDDEN_FACING = 0.2  # a triangle facing the camera less than this share of its 
 MOUTH_OPEN = 0.04  # lips apart by this share of the face height: the target's mouth interior is kept
 MASK_ERODE = 0.04  # the blend mask shrinks this share of the face width inside the oval
 FEATHER = 0.035  # and its edge is feathered over this share
+CROP_MARGIN = 0.15  # the work region: the mesh's box grown by this share of the face width
 
 
 def _camera(points: np.ndarray) -> np.ndarray:
@@ -136,34 +137,42 @@ class FaceSwapper:
               keep: float = 0.0) -> Swap:
         h, w = target_image.shape[:2]
         geo = swapped_geometry(self.geometry, target, self.shape)
+        face_w = float(np.ptp(geo[list(FACE_OVAL), 0]))
+        # everything happens in the face's region of the target, then is pasted back
+        margin = CROP_MARGIN * face_w + 4
+        x0, y0 = np.maximum(np.floor(geo[:, :2].min(0) - margin), 0).astype(int)
+        x1, y1 = np.minimum(np.ceil(geo[:, :2].max(0) + margin), [w, h]).astype(int)
+        crop = target_image[y0:y1, x0:x1]
+        ch, cw = crop.shape[:2]
+        offset = np.array([x0, y0, 0.0])
+        local = geo - offset
         tris = self.triangles
         from_target = self.is_hole & (self.is_mouth if _mouth_open(target) else self.is_eye)
         # Triangles the target's pose turns away are not drawn; the rest far to near.
         visible = facing(geo, tris) > -0.05
         order = np.argsort(-geo[tris][:, :, 2].mean(1))
         order = order[visible[order]]
-        dst = geo[tris][order, :, :2]
-        src = np.where(from_target[order, None, None], target.xy[tris][order], self.src_tris[order])
+        dst = local[tris][order, :, :2]
+        src = np.where(from_target[order, None, None], (target.xy - offset[:2])[tris][order], self.src_tris[order])
         which = from_target[order].astype(np.int32)
-        warped, labels = warp_triangles([self.image, target_image], dst, src, (h, w), which)
+        warped, labels = warp_triangles([self.image, crop], dst, src, (ch, cw), which)
         painted = labels >= 0
         holes = painted & from_target[order][np.maximum(labels, 0)]
 
-        face_w = float(np.ptp(geo[list(FACE_OVAL), 0]))
-        oval = polygon_mask((h, w), geo, FACE_OVAL) > 127
+        oval = polygon_mask((ch, cw), local, FACE_OVAL) > 127
         skin = painted & ~holes & oval
-        target_lab, warped_lab = to_lab(target_image), to_lab(warped)
-        transfer = fit_transfer(warped_lab, target_lab, skin, geo, sigma=0.3 * face_w).blend(previous, keep)
-        box = _box(painted, h, w)
-        corrected = from_lab(apply_transfer(warped_lab, transfer, box))
+        target_lab, warped_lab = to_lab(crop), to_lab(warped)
+        transfer = fit_transfer(warped_lab, target_lab, skin, local, sigma=0.3 * face_w).blend(previous, keep)
+        corrected = from_lab(apply_transfer(warped_lab, transfer, _box(painted, ch, cw)))
         corrected[holes] = warped[holes]  # the target's own eyes and mouth: no correction
 
-        composite = target_image.copy()
+        composite = crop.copy()
         composite[painted] = corrected[painted]
         mask = _blend_mask(oval & painted, face_w)
-        out = _poisson(composite, target_image, mask)
+        out = _poisson(composite, crop, mask)
         alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(1.0, FEATHER * face_w))[..., None]
-        result = np.clip(alpha * out + (1 - alpha) * target_image + 0.5, 0, 255).astype(np.uint8)
+        result = target_image.copy()
+        result[y0:y1, x0:x1] = np.clip(alpha * out + (1 - alpha) * crop + 0.5, 0, 255).astype(np.uint8)
         mirrored = float(self.use_mirror[~self.is_hole].mean())
         return Swap(result, self.geometry, target, mirrored, transfer)
 
