@@ -3,7 +3,8 @@
 * ``morph_faces`` / ``mean_face``: landmark-aligned triangle warps and cross-dissolves;
 * ``swap_face``: a source face warped onto a target's mesh, colour-matched in LAB per
   region and Poisson-blended inside the face oval (needs the source person's consent);
-* ``try_on``: glasses seated by head pose and the irises, lipstick on the mesh's lips.
+* ``try_on``: glasses seated by head pose and the irises; lipstick, blush, eyeliner, eyeshadow and
+  foundation on the mesh's regions; hair colour on a hair mask from person segmentation.
 
 The ``*_file(s)`` functions read and write files with mien's watermark and provenance
 record; importing this package loads no model.
@@ -19,7 +20,7 @@ _LAZY = {
     "Morph": "morph", "MeanFace": "morph", "morph_faces": "morph", "mean_face": "morph",
     "Swap": "swap", "swap_face": "swap",
     "TryOn": "tryon", "try_on": "tryon", "GLASSES_STYLES": "glasses",
-    "parse_colour": "colour", "Colour": "colour",
+    "parse_colour": "colour", "Colour": "colour", "hair_mask": "hair", "recolour_hair": "hair", "HAIR_METHODS": "hair",
     "morph_files": "files", "mean_face_files": "files", "swap_file": "files", "tryon_file": "files",
     "swap_video": "video", "tryon_video": "video",
 }
