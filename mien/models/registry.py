@@ -73,6 +73,7 @@ CATALOG_MODULES = (
     "mien.models.catalog.recognition",
     "mien.models.catalog.attribute_heads",
     "mien.models.catalog.generation",
+    "mien.models.catalog.web",
 )
 
 REGISTRY: dict[str, ModelSpec] = {}

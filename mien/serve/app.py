@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._version import __version__
-from ..errors import MienError, TooLargeError
+from ..errors import MienError, ModelNotInstalledError, TooLargeError
 from .config import ServeConfig
 from .engine import Engine
 from .errors import body, headers_of, message_of, status_of
@@ -83,6 +86,22 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
     for module in (service, faces, gallery, media, edit, face3d):
         app.include_router(module.router)
+    @app.get("/static/vendor/three/{path:path}", include_in_schema=False)
+    def vendor(path: str) -> FileResponse:
+        """three.js files for the avatar viewer, from the model store (verified), never a CDN."""
+        from ..models import store
+        from ..models.catalog.web import PULL_COMMAND, WEB_FILES
+
+        if path not in WEB_FILES:
+            raise StarletteHTTPException(404, f"no vendor file {path!r}")
+        if not store.is_installed(WEB_FILES[path]):
+            missing = [name for name in WEB_FILES.values() if not store.is_installed(name)]
+            exc = ModelNotInstalledError(WEB_FILES[path], store.model_dir(WEB_FILES[path]))
+            exc.args = (f"three.js for the 3D viewer is not installed ({', '.join(missing)}): run `{PULL_COMMAND}`",)
+            raise exc
+        media = "text/javascript" if path.endswith(".js") else "text/plain"
+        return FileResponse(store.model_path(WEB_FILES[path]), media_type=media, headers={"Cache-Control": "no-cache"})
+
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -93,7 +112,18 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
 
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
-PAGE_POLICY = (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:")
+
+
+def _page_policy() -> bytes:
+    """The page's CSP: its own files only; scripts also the one inline import map (by its hash), and blob:
+    for the glb and its texture that the 3D viewer loads (connect-src, img-src)."""
+    found = re.search(r'<script type="importmap">(.*?)</script>', (WEB / "index.html").read_text(), re.S)
+    maps = f" 'sha256-{base64.b64encode(hashlib.sha256(found.group(1).encode()).digest()).decode()}'" if found else ""
+    return (f"default-src 'self'; script-src 'self'{maps}; connect-src 'self' blob:; img-src 'self' data: blob:; "
+            "media-src 'self' blob:").encode()
+
+
+PAGE_POLICY = (b"content-security-policy", _page_policy())
 
 
 class Measure:
