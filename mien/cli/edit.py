@@ -11,6 +11,14 @@ from .common import echo_json, expand_images
 _OUT = click.Path(dir_okay=False, path_type=Path)
 
 
+def _print(result: dict, as_json: bool) -> None:
+    """The report as JSON, or just the path written."""
+    if as_json:
+        echo_json([result])
+    else:
+        click.echo(result["output"])
+
+
 @click.command("morph")
 @click.argument("inputs", nargs=-1)
 @click.option("-o", "--output", type=_OUT, required=True,
@@ -36,10 +44,7 @@ def morph(inputs, output, mean_dir, frames, fps, size, as_json) -> None:
         if len(inputs) < 2:
             raise click.UsageError("give at least two images to morph (or --mean DIR)")
         result = morph_files([Path(p) for p in inputs], output, frames=frames, fps=fps, size=size)
-    if as_json:
-        echo_json([result])
-    else:
-        click.echo(result["output"])
+    _print(result, as_json)
 
 
 @click.command("swap")
@@ -66,10 +71,7 @@ def swap(source, target, output, consent, largest, shape, as_json) -> None:
         result = swap_video(source, target, output, consent=consent, largest=largest, shape=shape)
     else:
         result = swap_file(source, target, output, consent=consent, largest=largest, shape=shape)
-    if as_json:
-        echo_json([result])
-    else:
-        click.echo(result["output"])
+    _print(result, as_json)
 
 
 @click.command("tryon")
@@ -102,10 +104,7 @@ def tryon(source, output, glasses, frame_colour, lipstick, blush, eyeliner, eyes
     result = run(source, output, glasses=glasses, lipstick=lipstick, blush=blush, strength=strength,
                  frame_colour=frame_colour, largest=largest, eyeliner=eyeliner, eyeshadow=eyeshadow,
                  foundation=foundation, hair=hair)
-    if as_json:
-        echo_json([result])
-    else:
-        click.echo(result["output"])
+    _print(result, as_json)
 
 
 COMMANDS = [morph, swap, tryon]
