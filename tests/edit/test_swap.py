@@ -172,3 +172,25 @@ def test_video_swap_keeps_audio_and_frames(photo, tmp_path, lfw):
     assert report.watermark.detected and report.record.operation == "swap" and report.record.params["consent"]
     swapped = read_frames(out, limit=12)
     assert np.abs(swapped[6].astype(int) - frames[6]).mean() > 2  # the face changed
+
+
+def test_colour_transfer_moves_each_region_towards_the_target():
+    from mien.edit.colour_match import apply_transfer, fit_transfer
+    from mien.landmarks.geometry import canonical_face
+
+    # a synthetic "face": canonical mesh points scaled into a 200x200 frame
+    v = canonical_face().vertices[:, :2].astype(np.float64)
+    pts = (v - v.min(0)) / np.ptp(v, 0) * 160 + 20
+    pts[:, 1] = 200 - pts[:, 1]
+    rng = np.random.default_rng(0)
+    pasted = rng.normal([60, 10, 15], [5, 2, 2], (200, 200, 3)).astype(np.float32)
+    target = rng.normal([50, 15, 20], [8, 2, 2], (200, 200, 3)).astype(np.float32)
+    target[:, 100:, 0] += 20  # lit from the image's right
+    mask = np.ones((200, 200), bool)
+    out = apply_transfer(pasted, fit_transfer(pasted, target, mask, pts, sigma=40), (0, 0, 200, 200))
+    for side in (slice(0, 80), slice(120, 200)):
+        before = abs(pasted[:, side].mean((0, 1)) - target[:, side].mean((0, 1))).max()
+        after = abs(out[:, side].mean((0, 1)) - target[:, side].mean((0, 1))).max()
+        assert after < 0.6 * before  # smooth blending between regions leaves part of a sharp step
+    # the one-sided light becomes a gradient: the right half ends up brighter than the left
+    assert out[:, 150:, 0].mean() - out[:, :50, 0].mean() > 10
