@@ -213,3 +213,47 @@ def web_page(web_browser, web_server, request):
     yield page
     context.close()
     assert not errors, f"errors on the page: {errors}"
+
+
+# --- helpers for driving the page (tests import them) ---
+
+SLOW_MS = 120_000  # a first call loads its models
+
+
+def shot(page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, key: str) -> None:
+    from playwright.sync_api import expect
+
+    page.fill("#api-key", key)
+    page.press("#api-key", "Enter")
+    expect(page.locator("#whoami")).to_be_visible(timeout=SLOW_MS)
+
+
+def done(page) -> str:
+    """Wait for the request the page is running to end; fail with the page's message unless it went well."""
+    from playwright.sync_api import expect
+
+    status = page.locator("#status")
+    expect(status).not_to_have_attribute("data-kind", "busy", timeout=SLOW_MS)
+    text = status.inner_text()
+    assert status.get_attribute("data-kind") == "ok", f"the page says: {text}"
+    return text
+
+
+def write_video(path: Path, photos: list[str], frames_each: int = 8, side: int = 150) -> Path:
+    """A short H.264 clip cut from LFW photos."""
+    import av
+    from PIL import Image
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = side, side, "yuv420p"
+        for name in photos:
+            pixels = np.asarray(Image.open(lfw(name)).convert("RGB").resize((side, side)))
+            for _ in range(frames_each):
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        out.mux(stream.encode())
+    return path

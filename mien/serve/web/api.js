@@ -38,6 +38,7 @@ export function describeError(err) {
   let text = `${prefix}: ${err.message}`;
   if (!/[.!?]$/.test(text)) text += ".";
   if (err.status === 401) text += " Check the key, or forget it and enter another.";
+  if (err.code === "consent") text += " Tick the consent box only if the person whose face is used agreed.";
   if (err.code === "quality") text += " To enrol it anyway, tick “enrol photos that fail the quality checks”.";
   const wait = Math.ceil(Number(err.retryAfter));
   if (wait > 0) text += ` Try again in ${wait} s.`;

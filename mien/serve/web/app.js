@@ -2,6 +2,8 @@
 
 import { api, ApiError, describeError, events, forgetKey, getKey, request, setKey } from "./api.js";
 import { BOX_COLOUR, UNKNOWN_COLOUR, drawBox, drawFaces, drawPicture, loadBitmap } from "./draw.js";
+import { setupEdit } from "./edit.js";
+import { setupFace3d } from "./face3d.js";
 import { closeCamera, grabFrame, openCamera, setupPickers } from "./media.js";
 
 const $ = (id) => document.getElementById(id);
@@ -107,6 +109,7 @@ function setupKey() {
   $("forget-key").addEventListener("click", () => {
     forgetKey();
     stopLive();
+    document.dispatchEvent(new CustomEvent("key-forgotten"));
     showKeyForm();
     $("people-list").replaceChildren();
     $("people-summary").textContent = "";
@@ -475,19 +478,20 @@ function setupAnonymize(pickers) {
   });
 }
 
-function showJob(job) {
-  $("job-state").textContent = job.state;
-  $("job-progress").value = Math.min(1, Math.max(0, job.progress || 0));
-  $("job-progress").textContent = pct(job.progress || 0);
-  $("job").dataset.state = job.state;
-  $("busy-text").textContent = `Anonymising the video: ${job.state} ${pct(job.progress || 0)}…`;
+// A job's progress in the elements named after `prefix` (#job, #job-state, #job-progress, ...).
+function showJob(job, prefix, label) {
+  $(`${prefix}-state`).textContent = job.state;
+  $(`${prefix}-progress`).value = Math.min(1, Math.max(0, job.progress || 0));
+  $(`${prefix}-progress`).textContent = pct(job.progress || 0);
+  $(prefix).dataset.state = job.state;
+  $("busy-text").textContent = `${label}: ${job.state} ${pct(job.progress || 0)}…`;
 }
 
 // Follow the job's events; fall back to polling when the stream fails or ends early.
-async function follow(id) {
+async function follow(id, show) {
   try {
     for await (const event of events(`/v1/jobs/${id}/events`)) {
-      showJob(event);
+      show(event);
       if (event.state === "done" || event.state === "failed") break;
     }
   } catch (err) {
@@ -495,37 +499,45 @@ async function follow(id) {
   }
   for (;;) {
     const job = await api(`/v1/jobs/${id}`);
-    showJob(job);
+    show(job);
     if (job.state === "done" || job.state === "failed") return job;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 
-let videoUrl = "";
+const jobUrls = {};
 
-async function runVideoJob(file) {
-  $("job-download").hidden = true;
-  $("job-summary").textContent = "";
-  const started = await api("/v1/jobs/anonymize-video", { form: { video: file, method: $("anon-method").value } });
+// Start a video job at `path`, follow it to the end and offer its video for download as `name`.
+async function runJob(path, form, { prefix, label, name }) {
+  const link = $(`${prefix}-download`);
+  link.hidden = true;
+  $(`${prefix}-summary`).textContent = "";
+  const started = await api(path, { form });
   const id = started.job;
-  $("job-id").textContent = id;
-  $("job").hidden = false;
-  showJob(started);
+  const show = (job) => showJob(job, prefix, label);
+  $(`${prefix}-id`).textContent = id;
+  $(prefix).hidden = false;
+  show(started);
   say(`Video job ${id} queued.`, "busy");
-  const job = await follow(id);
+  const job = await follow(id, show);
   if (job.state === "failed") {
     const error = job.error || {};
     throw new ApiError(500, error.code || "failed", `the video job failed: ${error.message || "no reason given"}`);
   }
   const response = await request(`/v1/jobs/${id}/result`);
   const blob = await response.blob();
-  if (videoUrl) URL.revokeObjectURL(videoUrl);
-  videoUrl = URL.createObjectURL(blob);
-  const link = $("job-download");
-  link.href = videoUrl;
-  link.download = `${file.name.replace(/\.[^.]+$/, "")}-anonymised.mp4`;
+  if (jobUrls[prefix]) URL.revokeObjectURL(jobUrls[prefix]);
+  jobUrls[prefix] = URL.createObjectURL(blob);
+  link.href = jobUrls[prefix];
+  link.download = name;
   link.hidden = false;
   link.dataset.bytes = String(blob.size);
+  return { job, blob };
+}
+
+async function runVideoJob(file) {
+  const { job, blob } = await runJob("/v1/jobs/anonymize-video", { video: file, method: $("anon-method").value },
+    { prefix: "job", label: "Anonymising the video", name: `${file.name.replace(/\.[^.]+$/, "")}-anonymised.mp4` });
   const report = job.result || {};
   const facts = [`${Math.round(blob.size / 1024)} KiB`];
   if (report.frames !== undefined) facts.push(`${report.frames} frames`);
@@ -630,6 +642,9 @@ function main() {
   setupGallery(pickers);
   setupAnonymize(pickers);
   setupGenerate();
+  const ui = { $, say, busy, onSubmit, needPhoto, showNotice, num, runJob };
+  setupEdit(pickers, ui);
+  setupFace3d(pickers, ui);
   window.addEventListener("unhandledrejection", (event) => say(describeError(event.reason), "error"));
   document.body.dataset.ready = "true";
 }
