@@ -194,3 +194,23 @@ def test_colour_transfer_moves_each_region_towards_the_target():
         assert after < 0.6 * before  # smooth blending between regions leaves part of a sharp step
     # the one-sided light becomes a gradient: the right half ends up brighter than the left
     assert out[:, 150:, 0].mean() - out[:, :50, 0].mean() > 10
+
+
+def test_video_with_two_faces_needs_largest_and_leaves_nothing_half_written(photo, tmp_path, lfw):
+    import cv2
+
+    from mien.edit import swap_video
+    from mien.video.io import write_video
+
+    face = cv2.resize(photo("AJ_Lamas_0001"), (220, 220))
+    canvas = np.full((480, 640, 3), 90, np.uint8)
+    canvas[130:350, 60:280] = face
+    canvas[130:350, 360:580] = face
+    src = tmp_path / "two.mp4"
+    write_video(src, [canvas] * 4, fps=25)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(MultipleFacesError, match="frame 0"):
+        swap_video(lfw / "Aaron_Eckhart_0001.jpg", src, out, consent=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two.mp4"]  # no output, no partial file
+    doc = swap_video(lfw / "Aaron_Eckhart_0001.jpg", src, out, consent=True, largest=True)
+    assert doc["edited"] == 4
