@@ -236,6 +236,25 @@ def test_avatar_turns_in_the_threejs_viewer(web_page, web_server, artifacts, tmp
     assert saved.read_bytes()[:4] == b"glTF" and saved.stat().st_size == int(link.get_attribute("data-bytes"))
 
 
+def test_without_threejs_the_page_names_the_command_that_installs_it(web_page, web_server, artifacts):
+    """The store's three.js is stubbed away for this page (as a server without it answers); the avatar itself
+    still comes back and can be downloaded."""
+    page = web_page
+    message = "three.js for the 3D viewer is not installed (three): run `mien models pull three three-core`"
+    page.route("**/static/vendor/three/**", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"error": {"code": "model_not_installed", "message": "%s", "status": 503}}' % message))
+    sign_in(page, web_server.admin_key)
+    page.set_input_files("#face3d-file", str(lfw("Tony_Blair_0121.jpg")))
+    page.click("#avatar-run")
+    expect(status(page)).to_have_attribute("data-kind", "error", timeout=SLOW_MS)
+    expect(status(page)).to_have_text(f"Not installed: {message}.")
+    expect(page.locator("#avatar-download")).to_be_visible()
+    assert page.locator("#avatar-download").get_attribute("href").startswith("blob:")
+    expect(page.locator("#avatar-viewer canvas")).to_have_count(0)
+    shot(page, artifacts, "28b-avatar-without-three")
+
+
 @pytest.mark.parametrize("kind", ["swap", "tryon"])
 def test_video_edit_with_progress_and_download(web_page, web_server, artifacts, tmp_path, kind):
     page = web_page

@@ -34,7 +34,7 @@ const PREFIX = {
 // What to tell a person about a failed call.
 export function describeError(err) {
   if (!(err instanceof ApiError)) return `Error: ${err.message || err}`;
-  const prefix = PREFIX[err.status] || `Error ${err.status}`;
+  const prefix = err.code === "model_not_installed" ? "Not installed" : PREFIX[err.status] || `Error ${err.status}`;
   let text = `${prefix}: ${err.message}`;
   if (!/[.!?]$/.test(text)) text += ".";
   if (err.status === 401) text += " Check the key, or forget it and enter another.";
