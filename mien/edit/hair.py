@@ -32,6 +32,8 @@ SEG_SIZE = 256
 WORK_SIDE = 256  # GrabCut runs on the head region scaled to about this size
 ITERATIONS = 3
 CAP_SCALE = (1.45, 1.6)
+BODY = 0.5  # person probability above which a pixel counts as the person
+BELOW_FAR = 30.0  # below the jaw, LAB distance from the scalp's colour beyond which it is not hair
 SKIN_NEAR = 18.0  # LAB distance to the cheeks' colour within which a pixel is taken for skin  # the head's cap: the oval grown this much sideways and upwards
 
 
@@ -140,7 +142,7 @@ def _seeds_person(head: _Head, person: np.ndarray) -> np.ndarray:
     sh, sw = head.small.shape[:2]
     rows = np.arange(sh)[:, None]
     seeds = np.full((sh, sw), cv2.GC_BGD, np.uint8)
-    body = person > 0.5
+    body = person > BODY
     seeds[person > 0.2] = cv2.GC_PR_BGD
     not_face = ~head.face_low & ~head.forehead
     seeds[body & not_face] = cv2.GC_PR_FGD
@@ -151,7 +153,7 @@ def _seeds_person(head: _Head, person: np.ndarray) -> np.ndarray:
         seeds[head.forehead & skin_like] = cv2.GC_BGD
         seeds[head.forehead & ~skin_like & body] = cv2.GC_PR_FGD
         below = rows > head.chin_y - 0.05 * (head.chin_y - head.brow_y)
-        seeds[below & body & (skin_like | (head.d_hair > 30))] = cv2.GC_PR_BGD  # neck, clothes
+        seeds[below & body & (skin_like | (head.d_hair > BELOW_FAR))] = cv2.GC_PR_BGD  # neck, clothes
         seeds[below & body & skin_like & (head.d_skin < 10)] = cv2.GC_BGD
         seeds[body & not_face & skin_like & (head.d_skin < SKIN_NEAR)] = cv2.GC_PR_BGD  # ears, neck, shoulders
         seeds[(person > 0.9) & not_face & (rows < head.brow_y) & (head.d_hair < 15)] = cv2.GC_FGD
