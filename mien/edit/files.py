@@ -32,7 +32,9 @@ def morph_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, f
     result = morph_faces(images, [str(p) for p in paths], frames=frames, size=size)
     rec = record("edit", MESH_MODEL, edit="morph", faces=len(images), frames=len(result.frames), fps=fps, size=size)
     save_frames_with_record(result.frames, output, rec, fps=fps)
-    return _report(result.to_dict(), output, rec)
+    from ..provenance.watermark import TILE
+
+    return _report(result.to_dict(), output, rec, size >= TILE)
 
 
 def mean_face_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, size: int = 384) -> dict[str, Any]:

@@ -66,11 +66,12 @@ class VideoEdit:
     skipped: int  # frames with no usable face, written unchanged
     audio: str
     params: dict
+    watermarked: bool = True  # False for frames under the watermark's tile size
 
     def to_dict(self) -> dict[str, Any]:
         return {"video": self.input, "output": self.output, "frames": self.frames, "edited": self.edited,
                 "skipped": self.skipped, "audio": self.audio, **self.params,
-                "provenance": {"watermark": True, "record": True}}
+                "provenance": {"watermark": self.watermarked, "record": True}}
 
 
 REDETECT_EVERY = 10  # frames between detector runs while the mesh follows the face by itself
@@ -128,7 +129,7 @@ def track_faces(frames: Iterator[np.ndarray], largest: bool, iris: bool = False,
 def _run(src: Path, dst: Path, operation: str, edit: Callable[[np.ndarray, FaceGeometry], np.ndarray],
          largest: bool, iris: bool, rec_params: dict, report_params: dict, progress: bool) -> VideoEdit:
     from ..provenance import operation_code
-    from ..provenance.watermark import FrameMarker
+    from ..provenance.watermark import TILE, FrameMarker
     from ..video.io import VIDEO_SUFFIXES, transcode
 
     if dst.suffix.lower() not in VIDEO_SUFFIXES:
@@ -137,10 +138,11 @@ def _run(src: Path, dst: Path, operation: str, edit: Callable[[np.ndarray, FaceG
         raise InputError(f"{dst}: the output would overwrite the input")
     rec = record(operation, "face-mesh", **rec_params)
     marker = FrameMarker(operation_code(operation))
-    counts = {"edited": 0, "skipped": 0}
+    counts = {"edited": 0, "skipped": 0, "small": False}
 
     def process(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         for frame, face in track_faces(frames, largest, iris, str(src)):
+            counts["small"] = counts["small"] or min(frame.shape[:2]) < TILE
             if face is None:
                 counts["skipped"] += 1
                 yield marker(frame)
@@ -149,7 +151,8 @@ def _run(src: Path, dst: Path, operation: str, edit: Callable[[np.ndarray, FaceG
             yield marker(edit(frame, face))
 
     stats = transcode(src, dst, process, progress=progress, metadata={"comment": rec.to_json()})
-    return VideoEdit(str(src), str(dst), stats.frames, counts["edited"], counts["skipped"], stats.audio, report_params)
+    return VideoEdit(str(src), str(dst), stats.frames, counts["edited"], counts["skipped"], stats.audio, report_params,
+                     not counts["small"])
 
 
 def swap_video(source: str | os.PathLike, video: str | os.PathLike, output: str | os.PathLike, consent: bool = False,
