@@ -1,8 +1,9 @@
 // The avatar turning in a three.js viewer. three.js is served by mien from its model store
-// (/static/vendor/three/, `mien models pull --all`); the import map in index.html names "three".
+// (/static/vendor/three/, `mien models pull --all`); the import map in index.html names "three" and
+// "three/addons/", as three.js's own examples do.
 
 import * as THREE from "three";
-import { GLTFLoader } from "/static/vendor/three/examples/jsm/loaders/GLTFLoader.js";
+import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 
 const TURN = 0.9; // radians either side of facing the camera: the avatar is a face, not a head
 
