@@ -179,7 +179,8 @@ class BodyLimit:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        cap = self.video_cap if scope["path"].startswith("/v1/jobs/") else self.image_cap
+        # video uploads go to the job routes (/v1/jobs/..., /v1/edit/jobs/...)
+        cap = self.video_cap if "/jobs/" in scope["path"] else self.image_cap
         declared = dict(scope.get("headers", ())).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:  # refused before a byte of the body is read
             return await _error_response(TooLargeError(

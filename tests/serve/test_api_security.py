@@ -121,3 +121,15 @@ def test_errors_name_the_upload_and_the_form_field(service, data_dir):
     assert "Colin_Powell_0049.jpg" in message and "largest=true" in message, message
     assert "<array" not in message and "CLI" not in message
     assert "two" not in [p["name"] for p in client.get("/v1/gallery/identities", headers=auth(keys["admin-a"])).json()["identities"]]
+
+
+def test_video_job_routes_get_the_video_limit_not_the_image_limit(service):
+    client, keys = service
+    junk = b"\0" * 3_000_000  # over this service's 2 MB image limit, far under its video limit
+    for route in ("/v1/jobs/anonymize-video", "/v1/edit/jobs/tryon-video"):
+        r = client.post(route, headers=auth(keys["admin-a"]), data={"glasses": "round"},
+                        files={"video": ("clip.mp4", junk, "video/mp4")})
+        # refused as a bad video (at once, or by the job), never as too large
+        assert r.status_code in (202, 400) and r.json().get("error", {}).get("code") in (None, "bad_video"), (route, r.text)
+    r = client.post("/v1/detect", headers=auth(keys["admin-a"]), files={"image": ("big.jpg", junk, "image/jpeg")})
+    assert r.status_code == 413

@@ -20,10 +20,10 @@ from ...models.notices import with_notices
 from ..auth import requires
 from ..keys import ApiKey
 from ..schemas import Job
-from .common import check_size, read_bytes, state
+from .common import ResultRoute, check_size, read_bytes, state
 from .media import PHOTO_SUFFIXES, VIDEO_SUFFIXES, _data_url, _suffix
 
-router = APIRouter(prefix="/v1/edit", tags=["edit"])
+router = APIRouter(prefix="/v1/edit", tags=["edit"], route_class=ResultRoute)
 
 OUTPUT_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 Style = Literal["round", "rectangle", "aviator", "cat-eye"]

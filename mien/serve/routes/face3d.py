@@ -15,9 +15,9 @@ from fastapi.responses import Response
 
 from ..auth import requires
 from ...models.notices import with_notices
-from .common import read_image, state
+from .common import ResultRoute, read_image, state
 
-router = APIRouter(prefix="/v1", tags=["face3d"], dependencies=[Depends(requires("read"))])
+router = APIRouter(prefix="/v1", tags=["face3d"], dependencies=[Depends(requires("read"))], route_class=ResultRoute)
 
 
 def _lifter(request: Request):
