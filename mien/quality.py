@@ -35,14 +35,11 @@ import numpy as np
 
 from .attributes.base import check_rgb
 from .landmarks.base import Landmarks
+from .landmarks.openness import EYES, eye_openness, mouth_opening
 from .landmarks.pose import head_pose
 from .types import Faces
 
-# Mesh indices: eye corners (outer, inner) and lids (upper, lower) for the eye on the
-# image's left, then the right; inner lips; mouth corners; cheek and forehead points.
-EYES = (((33, 133), (159, 145)), ((263, 362), (386, 374)))
-LIPS_INNER = (13, 14)
-MOUTH_CORNERS = (78, 308)
+# Mesh indices of the cheeks, the eyes and the forehead (eye corners and lids: ``landmarks.openness.EYES``).
 CHEEKS = (50, 280, 117, 346)
 EYE_REGION = (33, 133, 159, 145, 263, 362, 386, 374, 168)
 LOWER_FACE = (13, 14, 78, 308, 17, 0, 61, 291, 152, 175, 199, 377, 148, *CHEEKS)
@@ -156,10 +153,8 @@ def face_quality(image: np.ndarray, mesh_points: np.ndarray, thresholds: Quality
     eyes = _eye_centres(pts)
     eye_dist = float(np.linalg.norm(eyes[1] - eyes[0]))
     pose = head_pose(pts)
-    openness = min(np.linalg.norm(pts[u, :2] - pts[l, :2]) / max(np.linalg.norm(pts[a, :2] - pts[b, :2]), 1e-6)
-                   for (a, b), (u, l) in EYES)
-    mouth = np.linalg.norm(pts[LIPS_INNER[0], :2] - pts[LIPS_INNER[1], :2]) / max(
-        np.linalg.norm(pts[MOUTH_CORNERS[0], :2] - pts[MOUTH_CORNERS[1], :2]), 1e-6)
+    openness = min(eye_openness(pts))
+    mouth = mouth_opening(pts)
     radius = max(1, int(eye_dist * 0.06))
     x0, y0 = np.maximum(np.floor(pts[:, :2].min(0)) - radius, 0).astype(int)
     x1, y1 = np.ceil(pts[:, :2].max(0)).astype(int) + radius + 1

@@ -27,12 +27,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-import cv2
 import numpy as np
 
 from ..detect import Detector
 from ..errors import InputError
 from ..types import Faces
+from ..video.cuts import scene_cut
 from ..video.tracker import FaceTracker, grow_box
 from .base import Method
 from .detection import video_detector
@@ -144,7 +144,7 @@ class VideoAnonymizer:
         index = since_detection = 0
         while nxt is not None:
             image, nxt = nxt, next(it, None)
-            thumb, cut = _scene_cut(thumb, image)
+            thumb, cut = scene_cut(thumb, image)
             if cut:
                 # Never interpolate across a cut: the scene's last frame becomes a detected frame,
                 # and the tracks of the old scene coast where they are without matching new faces.
@@ -176,18 +176,6 @@ class VideoAnonymizer:
         held.clear()
         yield self._hide(index, image, current, True, found is None)
         return current
-
-
-# A hard cut: the mean absolute difference of two consecutive 32x18 grey thumbnails above this.
-CUT_THRESHOLD = 40.0
-
-
-def _scene_cut(previous: np.ndarray | None, image: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(this frame's thumbnail, whether it starts a new shot)."""
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    thumb = cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
-    cut = previous is not None and float(np.abs(thumb - previous).mean()) > CUT_THRESHOLD
-    return thumb, cut
 
 
 def _between(before: Faces | None, after: Faces, predicted: Faces, t: float, new_growth: float) -> Faces:

@@ -133,6 +133,55 @@ def read_frames(path: str | os.PathLike, limit: int, stride: int = 1) -> list[np
     return out
 
 
+@dataclass(frozen=True)
+class DecodedFrame:
+    """One decoded frame: its index in decode order, its time in seconds from the first frame, its pixels."""
+
+    index: int
+    time: float
+    image: np.ndarray  # upright RGB uint8
+
+
+def iter_frames(path: str | os.PathLike, skipped: list[str] | None = None) -> Iterator[DecodedFrame]:
+    """Stream the upright RGB frames of ``path`` with their times, one at a time (the file stays open
+    until the iterator ends or is closed).
+
+    A packet the decoder rejects is skipped (its frame is missing; the reason goes to
+    ``skipped`` when given); a file that yields no frame at all raises ``VideoError``.
+    """
+    import av
+
+    with _open(path) as container:
+        vs = _video_stream(container, path)
+        vs.thread_type = "AUTO"
+        rate = float(vs.average_rate or vs.guessed_rate or 25)
+        index, start = 0, None
+        try:
+            packets = container.demux(vs)
+            while True:
+                try:
+                    packet = next(packets)
+                    decoded = packet.decode()
+                except StopIteration:
+                    break
+                except av.error.InvalidDataError as exc:
+                    if skipped is not None:
+                        skipped.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                for frame in decoded:
+                    t = float(frame.time) if frame.time is not None else index / rate
+                    start = t if start is None else start
+                    yield DecodedFrame(index, round(t - start, 6), _upright(frame))
+                    index += 1
+        except av.FFmpegError as exc:
+            if not index:
+                raise VideoError(f"{path}: cannot decode ({type(exc).__name__}: {exc})") from exc
+            if skipped is not None:
+                skipped.append(f"decoding stopped after {index} frames: {type(exc).__name__}: {exc}")
+        if not index:
+            raise VideoError(f"{path}: no video frame could be decoded")
+
+
 def _upright(frame) -> np.ndarray:
     image = frame.to_ndarray(format="rgb24")
     rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360

@@ -137,10 +137,12 @@ class FaceTracker:
             sim[:, di] = 0
         return pairs
 
-    def update(self, detections: Faces, exempt: np.ndarray | None = None) -> None:
-        """Fold one frame's detections in (call ``predict()`` first for that frame)."""
+    def update(self, detections: Faces, exempt: np.ndarray | None = None) -> np.ndarray:
+        """Fold one frame's detections in (call ``predict()`` first for that frame); returns the
+        track id each detection was given, (N,) int64 in the detections' order."""
         exempt = np.zeros(len(detections), bool) if exempt is None else np.asarray(exempt, bool)
         pairs = self._match(detections.boxes)
+        ids = np.zeros(len(detections), np.int64)
         matched = set()
         for ti, di in pairs:
             t = self.tracks[ti]
@@ -148,13 +150,16 @@ class FaceTracker:
             t.box, t.score, t.hits, t.unseen = detections.boxes[di].copy(), float(detections.scores[di]), t.hits + 1, 0
             t.exempt = bool(exempt[di])
             matched.add(di)
+            ids[di] = t.id
         for di in range(len(detections)):
             if di not in matched:
                 mean, cov = self._start(detections.boxes[di])
                 self.tracks.append(Track(self._next_id, mean, cov, detections.boxes[di].copy(),
                                          float(detections.scores[di]), unseen=0, exempt=bool(exempt[di])))
+                ids[di] = self._next_id
                 self._next_id += 1
         self.tracks = [t for t in self.tracks if t.unseen <= self.keep]
+        return ids
 
     def cut(self) -> None:
         """A new shot starts: existing tracks stop moving and can no longer match detections,
