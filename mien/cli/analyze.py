@@ -37,16 +37,31 @@ def _probabilities(items: dict[str, str]) -> dict[str, float]:
 @click.option("--age-interval", type=click.Choice(["0.5", "0.8", "0.9", "0.95", "none"]), default="0.8", show_default=True,
               help="Level of the calibrated age range (dlib-age; measured on held-out UTKFace faces).")
 @click.option("--mesh", "with_mesh", is_flag=True, help="Include mesh (and iris) points in the JSON.")
+@click.option("--timeline", is_flag=True, help="IMAGES is one video: track each face and write its expression, pose, "
+              "eye and mouth opening over time (CSV + plot per track, timeline.json) to -o OUTDIR.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder (--timeline).")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="--timeline: analyse every K-th frame (and the first of each shot).")
+@click.option("--smooth", type=int, default=5, show_default=True,
+              help="--timeline: centred moving-median window, in analysed frames (odd; 1: none).")
+@click.option("--no-plots", "no_plots", is_flag=True, help="--timeline: leave out the PNG plots (they need matplotlib).")
 @detector_options
 def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landmarks: str, attributes: str, iris: bool,
             quality: bool, icao: bool, settings: tuple[str, ...], liveness: bool, min_probability: tuple[str, ...],
-            age_interval: str, with_mesh: bool, detector: str,
-            threshold: float | None, min_face: float, tile: int | None) -> None:
-    """Analyse the faces in IMAGES: landmarks, head pose, age, gender, expression."""
+            age_interval: str, with_mesh: bool, timeline: bool, out_dir: Path | None, every: int, smooth: int,
+            no_plots: bool, detector: str, threshold: float | None, min_face: float, tile: int | None) -> None:
+    """Analyse the faces in IMAGES: landmarks, head pose, age, gender, expression (--timeline: over time in a video)."""
     from ..analyze import Analyzer, draw_analysis, labels
     from ..image import load_image, save_image
     from ..quality import QualityThresholds, thresholds_from_dict
 
+    if timeline:
+        from .timeline import run_timeline
+
+        return run_timeline([Path(p) for p in images], out_dir, every, smooth, not no_plots, as_json,
+                            build_detector(detector, threshold, min_face, tile))
+    if out_dir is not None:
+        raise InputError("-o/--out is for --timeline; use --draw for annotated images")
     paths = expand_images(images)
     if not paths:
         raise InputError("no images found in the given paths")
