@@ -178,3 +178,16 @@ def test_a_truncated_video_is_a_video_error_exit_2_and_writes_nothing(video, tmp
 def test_bad_options_are_input_errors(video, tmp_path):
     assert run("analyze", video, "--timeline").returncode == 2  # no -o
     assert run("analyze", video, "--timeline", "-o", tmp_path, "--smooth", 4).returncode == 2  # even window
+
+
+def test_the_doc_example_runs(video, tmp_path):
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "analysis.md").read_text()
+    section = doc[doc.index("## Expression over time"):]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = block.replace('"interview.mp4"', repr(str(video))).replace('"out/"', repr(str(tmp_path)))
+    scope: dict = {}
+    exec(compile(code, "docs/analysis.md", "exec"), scope)  # noqa: S102 - our own documentation
+    assert len(scope["timeline"]) == 2 and (tmp_path / "timeline.json").is_file()
