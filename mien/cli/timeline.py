@@ -35,7 +35,7 @@ def run_timeline(paths: list[Path], out_dir: Path | None, every: int, smooth: in
     for entry in summary["tracks"]:
         expr = entry.get("expression", {})
         line = (f"  track {entry['track']}: frames {entry['first_frame']}-{entry['last_frame']} "
-                f"({entry['start_s']:.2f}-{entry['end_s']:.2f} s), {entry['samples']} samples")
+                f"({entry['start_s']:.2f}-{entry['end_s']:.2f} s), {entry['samples']} sample{'s' if entry['samples'] != 1 else ''}")
         if expr:
             line += f", mostly {expr['dominant']}"
         click.echo(line + f" -> {out_dir / entry['csv']}" + (f", {out_dir / entry['plot']}" if "plot" in entry else ""))

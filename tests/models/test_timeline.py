@@ -191,3 +191,32 @@ def test_the_doc_example_runs(video, tmp_path):
     scope: dict = {}
     exec(compile(code, "docs/analysis.md", "exec"), scope)  # noqa: S102 - our own documentation
     assert len(scope["timeline"]) == 2 and (tmp_path / "timeline.json").is_file()
+
+
+def test_openness_measures_on_a_drawn_mesh():
+    from mien.errors import ShapeError
+    from mien.landmarks.openness import eye_openness, mouth_opening
+
+    mesh = np.zeros((468, 3))
+    mesh[[33, 133], :2] = [[0, 0], [30, 0]]  # image-left eye: 30 wide, lids 9 apart
+    mesh[[159, 145], :2] = [[15, -4.5], [15, 4.5]]
+    mesh[[263, 362], :2] = [[100, 0], [70, 0]]  # image-right eye: closed
+    mesh[[386, 374], :2] = [[85, 0.5], [85, 0.5]]
+    mesh[[78, 308], :2] = [[30, 60], [70, 60]]  # mouth 40 wide, 20 open
+    mesh[[13, 14], :2] = [[50, 50], [50, 70]]
+    assert eye_openness(mesh) == pytest.approx((0.3, 0.0))
+    assert mouth_opening(mesh) == pytest.approx(0.5)
+    with pytest.raises(ShapeError):
+        mouth_opening(np.zeros((68, 2)))
+
+
+def test_corrupt_packets_inside_a_video_are_skipped_and_said(video, tmp_path):
+    data = bytearray(video.read_bytes())
+    rng = np.random.default_rng(3)
+    start = len(data) // 3
+    data[start:start + 3000:7] = rng.integers(0, 256, len(range(start, start + 3000, 7)), dtype=np.uint8).tobytes()
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    timeline = video_timeline(damaged)  # no exception: what decodes is analysed
+    assert 0 < timeline.frames <= 2 * SHOT and len(timeline) >= 1
+    assert timeline.frames == 2 * SHOT or any("could not be decoded" in n for n in timeline.notes)
