@@ -55,17 +55,23 @@ def analyze(images: tuple[str, ...], as_json: bool, draw_to: Path | None, landma
     from ..image import load_image, save_image
     from ..quality import QualityThresholds, thresholds_from_dict
 
+    tasks = [] if attributes.strip().lower() == "none" else [a.strip() for a in attributes.split(",") if a.strip()]
     if timeline:
         from .timeline import run_timeline
 
+        ignored = [name for name, given in (("--draw", draw_to is not None), ("--quality/--icao/--set", quality or icao or settings),
+                                            ("--liveness", liveness), ("--mesh", with_mesh), ("--iris", iris),
+                                            ("--landmarks", landmarks != "face-mesh"), ("--min-probability", min_probability))
+                   if given]
+        if ignored:
+            raise InputError(f"{', '.join(ignored)} do not apply to --timeline")
         return run_timeline([Path(p) for p in images], out_dir, every, smooth, not no_plots, as_json,
-                            build_detector(detector, threshold, min_face, tile))
+                            build_detector(detector, threshold, min_face, tile), tasks)
     if out_dir is not None:
         raise InputError("-o/--out is for --timeline; use --draw for annotated images")
     paths = expand_images(images)
     if not paths:
         raise InputError("no images found in the given paths")
-    tasks = [] if attributes.strip().lower() == "none" else [a.strip() for a in attributes.split(",") if a.strip()]
     quality = quality or icao or bool(settings)
     thresholds = thresholds_from_dict(key_values(settings, "--set"), QualityThresholds.icao() if icao else None)
     analyzer = Analyzer(build_detector(detector, threshold, min_face, tile), None if landmarks == "none" else landmarks,

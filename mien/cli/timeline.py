@@ -9,8 +9,19 @@ import click
 from ..errors import InputError
 
 
+def _expression_model(attributes: list[str]) -> str:
+    """The expression model among ``--attributes`` (age and gender ones are not recorded over time)."""
+    from ..attributes import get_attribute_model
+
+    chosen = [a for a in attributes if get_attribute_model(a).task == "expression"]
+    if len(chosen) != 1:
+        raise InputError(f"--timeline records one expression model: name one in --attributes, got {','.join(attributes) or 'none'}")
+    return chosen[0]
+
+
 def run_timeline(paths: list[Path], out_dir: Path | None, every: int, smooth: int, plots: bool, as_json: bool,
-                 detector) -> None:
+                 detector, attributes: list[str]) -> None:
+    from ..analyze import Analyzer
     from ..models.notices import with_notices
     from ..timeline import SUMMARY, video_timeline, write_timeline
     from ..timeline.plot import require_matplotlib
@@ -22,7 +33,8 @@ def run_timeline(paths: list[Path], out_dir: Path | None, every: int, smooth: in
         raise InputError("--timeline needs an output folder: -o OUTDIR")
     if plots:
         require_matplotlib()  # before the run, not after it
-    timeline = video_timeline(paths[0], every=every, smooth=smooth, detector=detector, progress=True)
+    analyzer = Analyzer(detector, "face-mesh", [_expression_model(attributes)])
+    timeline = video_timeline(paths[0], every=every, smooth=smooth, analyzer=analyzer, progress=True)
     summary = write_timeline(timeline, out_dir, plots=plots)
     if as_json:
         echo_json([with_notices(summary)])

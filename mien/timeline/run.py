@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -17,6 +17,10 @@ from ..video.io import iter_frames, probe
 from ..video.tracker import FaceTracker
 from .result import MEASURES, Timeline, TrackTimeline, expression_column
 from .smooth import DEFAULT_WINDOW, FILTER, check_window, moving_median, smooth_probabilities
+
+if TYPE_CHECKING:
+    from ..analyze import Analyzer
+    from ..detect import Detector
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,8 @@ def video_timeline(
     *,
     every: int = 1,
     smooth: int = DEFAULT_WINDOW,
-    analyzer=None,
-    detector=None,
+    analyzer: Analyzer | None = None,
+    detector: str | Detector | None = None,
     keep: int | None = None,
     progress: bool = False,
     on_frame: Callable[[int, int], None] | None = None,

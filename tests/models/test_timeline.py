@@ -178,6 +178,10 @@ def test_a_truncated_video_is_a_video_error_exit_2_and_writes_nothing(video, tmp
 def test_bad_options_are_input_errors(video, tmp_path):
     assert run("analyze", video, "--timeline").returncode == 2  # no -o
     assert run("analyze", video, "--timeline", "-o", tmp_path, "--smooth", 4).returncode == 2  # even window
+    refused = run("analyze", video, "--timeline", "-o", tmp_path, "--quality", "--draw", tmp_path / "x.png")
+    assert refused.returncode == 2 and "--draw, --quality/--icao/--set do not apply to --timeline" in refused.stderr
+    assert run("analyze", video, "--timeline", "-o", tmp_path, "--attributes", "age").returncode == 2  # no expression model
+    assert not list(tmp_path.iterdir())
 
 
 def test_the_doc_example_runs(video, tmp_path):
@@ -217,6 +221,6 @@ def test_corrupt_packets_inside_a_video_are_skipped_and_said(video, tmp_path):
     data[start:start + 3000:7] = rng.integers(0, 256, len(range(start, start + 3000, 7)), dtype=np.uint8).tobytes()
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(bytes(data))
-    timeline = video_timeline(damaged)  # no exception: what decodes is analysed
+    timeline = video_timeline(damaged, every=5)  # no exception: what decodes is analysed
     assert 0 < timeline.frames <= 2 * SHOT and len(timeline) >= 1
     assert timeline.frames == 2 * SHOT or any("could not be decoded" in n for n in timeline.notes)
