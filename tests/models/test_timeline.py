@@ -175,12 +175,15 @@ def test_a_truncated_video_is_a_video_error_exit_2_and_writes_nothing(video, tmp
     assert not (tmp_path / "out").exists()
 
 
-def test_bad_options_are_input_errors(video, tmp_path):
-    assert run("analyze", video, "--timeline").returncode == 2  # no -o
-    assert run("analyze", video, "--timeline", "-o", tmp_path, "--smooth", 4).returncode == 2  # even window
-    refused = run("analyze", video, "--timeline", "-o", tmp_path, "--quality", "--draw", tmp_path / "x.png")
-    assert refused.returncode == 2 and "--draw, --quality/--icao/--set do not apply to --timeline" in refused.stderr
-    assert run("analyze", video, "--timeline", "-o", tmp_path, "--attributes", "age").returncode == 2  # no expression model
+def test_bad_options_are_input_errors(video, tmp_path, capsys):
+    from mien.cli import main  # in-process: these fail before any model runs
+
+    assert main(["analyze", str(video), "--timeline"]) == 2  # no -o
+    assert main(["analyze", str(video), "--timeline", "-o", str(tmp_path), "--smooth", "4"]) == 2  # even window
+    capsys.readouterr()
+    assert main(["analyze", str(video), "--timeline", "-o", str(tmp_path), "--quality", "--draw", str(tmp_path / "x.png")]) == 2
+    assert "--draw, --quality/--icao/--set do not apply to --timeline" in capsys.readouterr().err
+    assert main(["analyze", str(video), "--timeline", "-o", str(tmp_path), "--attributes", "age"]) == 2  # no expression model
     assert not list(tmp_path.iterdir())
 
 
