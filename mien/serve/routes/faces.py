@@ -7,38 +7,36 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from ..auth import requires
 from ..schemas import Analysis, Detection, EmbeddingResult, Verification
 from ...models.notices import with_notices
-from .common import ResultRoute, read_image, state
+from .common import ResultRoute, on_image, read_image, state
 
 router = APIRouter(prefix="/v1", tags=["faces"], dependencies=[Depends(requires("read"))], route_class=ResultRoute)
 
 
 @router.post("/detect", response_model=Detection, summary="Faces in a photo: boxes, scores, 5 landmarks")
 async def detect(request: Request, image: UploadFile = File(...)) -> dict:
-    pixels, _ = await read_image(request, image)
     st = state(request)
 
-    def run() -> dict:
+    def run(pixels) -> dict:
         det = st.engine.detector()
         faces = det.detect(pixels)
         return {"detector": det.name, "width": pixels.shape[1], "height": pixels.shape[0], "faces": faces.to_list()}
 
-    return with_notices(await st.work.run(run))
+    return with_notices(await on_image(request, image, run))
 
 
 @router.post("/analyze", response_model=Analysis,
              summary="Landmarks, head pose, age, gender, expression; with quality checks and (experimental) liveness")
 async def analyze(request: Request, image: UploadFile = File(...), quality: bool = Form(False),
                   liveness: bool = Form(False), mesh: bool = Form(False)) -> dict:
-    pixels, _ = await read_image(request, image)
     st = state(request)
 
-    def run() -> dict:
+    def run(pixels) -> dict:
         analyzer = st.engine.analyzer(quality, liveness)
         result = analyzer.analyze(pixels)
         return {"detector": analyzer.detector.name, "landmark_model": analyzer.landmarks,
                 **result.to_dict(mesh)}
 
-    return with_notices(await st.work.run(run))
+    return with_notices(await on_image(request, image, run))
 
 
 @router.post("/embed", response_model=EmbeddingResult, summary="The face embedding of the one face in a photo")

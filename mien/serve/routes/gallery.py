@@ -16,7 +16,7 @@ from ..auth import requires
 from ..keys import ApiKey
 from ..schemas import AccessDecision, Enrolment, ErasureReceipt, Export, Identification, Identifications, IdentityList, Journal
 from ...models.notices import with_notices
-from .common import ResultRoute, read_image, state
+from .common import ResultRoute, on_image, read_image, state
 
 router = APIRouter(prefix="/v1/gallery", tags=["gallery"], route_class=ResultRoute)
 
@@ -47,14 +47,13 @@ async def enrol(request: Request, name: str = Form(..., min_length=1, max_length
 async def identify(request: Request, image: UploadFile = File(...), top: int = Form(5, ge=1, le=100),
                    fpir: float = Form(1e-3, gt=0, lt=1), all_faces: bool = Form(False), largest: bool = Form(False),
                    key: ApiKey = Depends(requires("identify"))) -> dict:
-    pixels, _ = await read_image(request, image)
-    gallery = _gallery(request, key)
-    work = state(request).work
-    if all_faces:
-        results = await work.run(gallery.identify_faces, pixels, top, fpir)
-        return with_notices({"faces": [r.to_dict() for r in results]})
-    result = await work.run(gallery.identify, pixels, top, fpir, largest=largest)
-    return with_notices(result.to_dict())
+    def run(pixels):  # the gallery is opened after the photo decoded: a bad upload touches no store
+        gallery = _gallery(request, key)
+        if all_faces:
+            return {"faces": [r.to_dict() for r in gallery.identify_faces(pixels, top, fpir)]}
+        return gallery.identify(pixels, top, fpir, largest=largest).to_dict()
+
+    return with_notices(await on_image(request, image, run))
 
 
 @router.post("/verify", response_model=AccessDecision,
