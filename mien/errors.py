@@ -140,9 +140,9 @@ class UnknownModelError(ModelError, KeyError):
 class ModelNotInstalledError(ModelError):
     """The weights are not in the model store."""
 
-    def __init__(self, name: str, path: object) -> None:
+    def __init__(self, name: str, path: object, message: str | None = None) -> None:
         self.name = name
-        super().__init__(f"model {name!r} is not installed (expected at {path}); run `mien models pull {name}`")
+        super().__init__(message or f"model {name!r} is not installed (expected at {path}); run `mien models pull {name}`")
 
 
 class ModelCorruptError(ModelError):

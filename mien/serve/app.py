@@ -96,9 +96,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             raise StarletteHTTPException(404, f"no vendor file {path!r}")
         if not store.is_installed(WEB_FILES[path]):
             missing = [name for name in WEB_FILES.values() if not store.is_installed(name)]
-            exc = ModelNotInstalledError(WEB_FILES[path], store.model_dir(WEB_FILES[path]))
-            exc.args = (f"three.js for the 3D viewer is not installed ({', '.join(missing)}): run `{PULL_COMMAND}`",)
-            raise exc
+            raise ModelNotInstalledError(WEB_FILES[path], store.model_dir(WEB_FILES[path]),
+                                         f"three.js for the 3D viewer is not installed ({', '.join(missing)}): "
+                                         f"run `{PULL_COMMAND}`")
         media = "text/javascript" if path.endswith(".js") else "text/plain"
         return FileResponse(store.model_path(WEB_FILES[path]), media_type=media, headers={"Cache-Control": "no-cache"})
 
