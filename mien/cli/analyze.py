@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import click
 
 from ..errors import InputError
-from .common import build_detector, detector_options, echo_json, expand_images, key_values, progress
+from .common import build_detector, detector_options, echo_json, expand_images, key_values, progress, write_csv
 
 
 def _probabilities(items: dict[str, str]) -> dict[str, float]:
@@ -243,19 +242,7 @@ def _checkpoint(out_dir: Path | None, what: str) -> Path | None:
 
 
 def _write_predictions(rows: list, path: Path) -> None:
-    import io
-
-    from ..atomic import write_atomic
-    from ..errors import StorageError
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    try:
-        write_atomic(path, buffer.getvalue().encode())
-    except OSError as exc:
-        raise StorageError(f"cannot write the predictions to {path}: {exc}") from exc
+    write_csv(path, rows, rows[0], f"the predictions to {path}")
 
 
 def _unreadable_notes(unreadable: list[tuple[str, str]], kept: list) -> list[str]:

@@ -77,3 +77,21 @@ def echo_json(results: list[dict[str, Any]]) -> None:
     for doc in results:
         with_notices(doc)
     click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+
+
+def write_csv(path: Path, rows: list[dict], columns: Iterable[str], what: str | None = None) -> None:
+    """Rows as a CSV file, written whole or not at all; StorageError naming ``what`` (default: the path)."""
+    import csv
+    import io
+
+    from ..atomic import write_atomic
+    from ..errors import StorageError
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    writer.writeheader()
+    writer.writerows(rows)
+    try:
+        write_atomic(path, buffer.getvalue().encode())
+    except OSError as exc:
+        raise StorageError(f"cannot write {what or path}: {exc}") from exc

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import click
 
 from ..errors import InputError, StorageError
-from .common import echo_json, expand_images, progress
+from .common import echo_json, expand_images, progress, write_csv
 
 
 @click.command("measure")
@@ -48,16 +46,7 @@ def measure(images: tuple[str, ...], out_csv: Path | None, as_json: bool, larges
         if not as_json:
             click.echo(_summary(result))
     if out_csv is not None:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-        try:
-            from ..atomic import write_atomic
-
-            write_atomic(out_csv, buffer.getvalue().encode())
-        except OSError as exc:
-            raise StorageError(f"cannot write {out_csv}: {exc}") from exc
+        write_csv(out_csv, rows, CSV_COLUMNS)
         click.echo(f"wrote {len(rows)} row{'s' if len(rows) != 1 else ''} to {out_csv}", err=True)
     if as_json:
         echo_json(docs)
