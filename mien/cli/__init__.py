@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "mien.cli.gallery",
     "mien.cli.serve",
     "mien.cli.face3d",
+    "mien.cli.collection",
 )
 
 
