@@ -29,6 +29,8 @@ def _keys(home: Path | None):
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--store", default=None, envvar="MIEN_GALLERY_URL",
               help="Gallery store URL (default: the embedded one under $MIEN_HOME).")
+@click.option("--collection", default=None, envvar="MIEN_COLLECTION_URL",
+              help="Photo collection store URL (default: the embedded one under $MIEN_HOME; see mien index).")
 @click.option("--key-file", default=None, help="Gallery template key (default $MIEN_GALLERY_KEY / _FILE).")
 @_home_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Threads running model calls (default: cores, at most 4).")
@@ -41,7 +43,7 @@ def _keys(home: Path | None):
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds one request's model work may take.")
 @click.option("--cors-origin", "cors", multiple=True, help="Allow browser calls from this origin (CORS is off by default).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, store: str | None, key_file: str | None, home: Path | None,
+def serve(ctx: click.Context, host: str, port: int, store: str | None, collection: str | None, key_file: str | None, home: Path | None,
           workers: int | None, queue: int, rate: float, max_body_mb: float, max_video_mb: float, max_pixels: int,
           timeout: float, cors: tuple[str, ...]) -> None:
     """Serve the HTTP API (/v1, OpenAPI at /docs) and the web app (/) on HOST:PORT.
@@ -56,7 +58,7 @@ def serve(ctx: click.Context, host: str, port: int, store: str | None, key_file:
     from ..serve.config import serve_home
 
     options = {"workers": workers} if workers else {}
-    config = ServeConfig(host=host, port=port, store=store, gallery_key=key_file, home=home or serve_home(), queue=queue,
+    config = ServeConfig(host=host, port=port, store=store, collection=collection, gallery_key=key_file, home=home or serve_home(), queue=queue,
                          rate=rate, max_body_bytes=int(max_body_mb * 2**20), max_video_bytes=int(max_video_mb * 2**20),
                          max_pixels=max_pixels, timeout_s=timeout, cors_origins=cors, **options)
     keys = _keys(config.home)

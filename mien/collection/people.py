@@ -24,12 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, NotFoundError
-from .cluster import ClusterInput, ClusterParams, assign, cluster
-from .pipeline import PipelineOptions
+from .cluster import YOUNG_AGE, ClusterInput, ClusterParams, assign, cluster
 from .store import FaceStore
 from .types import Edit, FaceRecord, Person
-
-YOUNG_AGE = PipelineOptions().young_age
 
 
 class People:

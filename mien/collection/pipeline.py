@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageError, MienError
+from .cluster import YOUNG_AGE
 from .sources import Source, read_bytes
 from .types import FaceQuality, FaceRecord, Failure, ImageResult
 
@@ -40,7 +41,7 @@ class PipelineOptions:
     detector: str | None = None  # None: recognition's detector (CenterFace at 640 px)
     age: bool = True
     second: str | None = "faceres"  # second opinion for young faces; None to skip
-    young_age: float = 8.0  # faces read at or under this age get the second embedding
+    young_age: float = YOUNG_AGE  # faces read at or under this age get the second embedding
     min_eye_distance: float = 12.0  # pixels
     min_sharpness: float = 6.0  # Laplacian variance of the 150 px aligned grey crop (LFW: 1st percentile ~5.6)
     max_yaw: float = 50.0  # degrees

@@ -40,12 +40,15 @@ class SearchResult:
 
 
 def search_face(store: FaceStore, probe: Any, fmr: float = DEFAULT_FMR, limit: int = 1000, *,
-                largest: bool = False) -> SearchResult:
-    """Photos in ``store`` with the person in ``probe`` (an image, a path or a (D,) embedding)."""
+                largest: bool = False, embedder: Any = None, detector: Any = None) -> SearchResult:
+    """Photos in ``store`` with the person in ``probe`` (an image, a path or a (D,) embedding).
+
+    ``embedder`` / ``detector``: already-loaded models to use (a service shares its own);
+    by default the store's model and recognition's detector are loaded for this call."""
     model = store.model
     if model is None:
         raise InputError(f"the collection at {store.url} is empty: index photos into it first (mien index)")
-    vector = _probe_vector(probe, model, largest)
+    vector = _probe_vector(probe, model, largest, embedder, detector)
     return search_vector(store, vector, fmr, limit)
 
 
@@ -76,17 +79,16 @@ def search_vector(store: FaceStore, vector: np.ndarray, fmr: float = DEFAULT_FMR
     return SearchResult(model, fmr, threshold, counts["faces"], fmr * counts["faces"], tuple(seen.values()), truncated)
 
 
-def _probe_vector(probe: Any, model: str, largest: bool) -> np.ndarray:
+def _probe_vector(probe: Any, model: str, largest: bool, embedder: Any, detector: Any) -> np.ndarray:
     if isinstance(probe, np.ndarray) and probe.ndim == 1:
         return probe.astype(np.float32)
     from ..embed import get_embedder
     from ..image import describe, load_image
     from ..match.faces import one_face, recognition_detector
 
-    base, _, _ = model.partition("+")
-    embedder = get_embedder(base)
+    embedder = embedder or get_embedder(model.partition("+")[0])
     if embedder.model_id != model:
-        raise InputError(f"the collection holds {model!r} embeddings; search supports stores made without TTA")
+        raise InputError(f"the collection holds {model!r} embeddings; this search embeds with {embedder.model_id!r}")
     pixels = load_image(probe)
-    face = one_face(pixels, recognition_detector(), describe(probe), largest)
+    face = one_face(pixels, detector or recognition_detector(), describe(probe), largest)
     return embedder.embed_faces(pixels, face).vectors[0]

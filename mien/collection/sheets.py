@@ -17,6 +17,20 @@ MARGIN = 0.35  # of the box size, around each face
 
 def contact_sheet(faces: Sequence[FaceRecord], path: str | Path, title: str, total: int | None = None) -> Path:
     """Write ``faces`` as a grid (a face whose image cannot be read any more is a grey tile) under a title bar."""
+    target = Path(path)
+    try:
+        from ..atomic import write_atomic
+
+        write_atomic(target, sheet_bytes(faces, title, total))
+    except OSError as exc:
+        raise StorageError(f"cannot write the contact sheet {target}: {exc}") from exc
+    return target
+
+
+def sheet_bytes(faces: Sequence[FaceRecord], title: str, total: int | None = None) -> bytes:
+    """The contact sheet as JPEG bytes."""
+    import io
+
     from PIL import Image, ImageDraw
 
     rows = max(1, -(-len(faces) // COLUMNS))
@@ -29,19 +43,9 @@ def contact_sheet(faces: Sequence[FaceRecord], path: str | Path, title: str, tot
     for i, face in enumerate(faces):
         tile = _tile(face, cache)
         sheet.paste(tile, ((i % COLUMNS) * TILE, bar + (i // COLUMNS) * TILE))
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        import io
-
-        from ..atomic import write_atomic
-
-        buffer = io.BytesIO()
-        sheet.save(buffer, "JPEG", quality=88)
-        write_atomic(target, buffer.getvalue())
-    except OSError as exc:
-        raise StorageError(f"cannot write the contact sheet {target}: {exc}") from exc
-    return target
+    buffer = io.BytesIO()
+    sheet.save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
 
 
 def _tile(face: FaceRecord, cache: dict[str, np.ndarray | None]):

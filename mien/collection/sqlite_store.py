@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EmbeddingMismatchError, InputError, StorageError
+from ..errors import EmbeddingMismatchError, InputError, ShapeError, StorageError
 from .store import FaceStore
 from .types import Edit, FaceQuality, FaceRecord, Failure, ImageResult
 
@@ -121,12 +121,14 @@ class SQLiteFaceStore(FaceStore):
         if not r.faces:
             return
         model, dim = r.faces[0].model, len(r.faces[0].vector)
-        row = db.execute("SELECT value FROM meta WHERE key='model'").fetchone()
-        if row is None:
+        pinned = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('model', 'dim')").fetchall())
+        if not pinned:
             db.executemany("INSERT INTO meta VALUES (?,?)", [("model", model), ("dim", str(dim))])
-        elif row[0] != model:
-            raise EmbeddingMismatchError(f"the collection at {self.folder} holds {row[0]!r} embeddings; "
+        elif pinned["model"] != model:
+            raise EmbeddingMismatchError(f"the collection at {self.folder} holds {pinned['model']!r} embeddings; "
                                          f"this job makes {model!r} (use another store or the same model)")
+        if any(len(f.vector) != int(pinned.get("dim", dim)) or f.model != model for f in r.faces):
+            raise ShapeError("face vectors", f"({pinned.get('dim', dim)},) of {model}", f"{dim} of {r.faces[0].model}")
 
     def indexed_paths(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
         out = {}
@@ -147,11 +149,22 @@ class SQLiteFaceStore(FaceStore):
         return [Failure(p, k, m) for p, k, m in self._read("SELECT path, kind, message FROM failures ORDER BY path")]
 
     # -- reading ----------------------------------------------------------------------------------
+    def _snapshot(self, queries: Sequence[str]) -> list[list[tuple]]:
+        """Several reads that see one state of the store (one read transaction)."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                try:
+                    return [self._db.execute(q).fetchall() for q in queries]
+                finally:
+                    self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StorageError(f"collection store {self.folder}: {exc}") from exc
+
     def counts(self) -> dict[str, int]:
-        out = {}
-        for table in ("images", "faces", "paths", "failures"):
-            out[table] = self._read(f"SELECT COUNT(*) FROM {table}")[0][0]
-        return out
+        tables = ("images", "faces", "paths", "failures")
+        rows = self._snapshot([f"SELECT COUNT(*) FROM {t}" for t in tables])
+        return {t: r[0][0] for t, r in zip(tables, rows)}
 
     def faces(self, ids: Sequence[str] | None = None) -> list[FaceRecord]:
         cols = "f.id, f.image, f.idx, f.record, f.vector, f.second, i.path"
@@ -198,8 +211,8 @@ class SQLiteFaceStore(FaceStore):
 
     # -- people ------------------------------------------------------------------------------------
     def people(self) -> tuple[dict[str, int], dict[int, str]]:
-        return (dict(self._read("SELECT face, person FROM people")),
-                {int(p): n for p, n in self._read("SELECT person, name FROM names")})
+        people, names = self._snapshot(["SELECT face, person FROM people", "SELECT person, name FROM names"])
+        return dict(people), {int(p): n for p, n in names}
 
     def save_people(self, assignment: Mapping[str, int], names: Mapping[int, str]) -> None:
         with self._tx() as db:

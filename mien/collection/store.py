@@ -6,10 +6,11 @@
 Guarantees each backend gives (``tests/contract/test_collection_stores.py`` runs one suite on all):
 
 * **Idempotent, all-or-nothing image writes.** ``write`` stores each image's faces, its
-  image row and its path under the face ids ``<hash>-<i>``: writing an image again replaces
-  what was there, so a batch re-run after a worker died or a job was killed leaves every
-  image exactly once. An image counts as indexed only once its image row is written,
-  after its faces.
+  image row and its path under the face ids ``<hash>-<i>``. Content already indexed keeps
+  its faces (the new path is recorded beside it); faces a killed earlier attempt left
+  without an image row are replaced. So a batch re-run after a worker died or a job was
+  killed leaves every image exactly once. An image counts as indexed only once its image
+  row is written, after its faces.
 * **Resume.** ``indexed_paths`` answers which (path, size, modification time) are done, so
   a rerun skips them without reading them; ``known_hashes`` which contents are.
 * **One model per store.** The first write pins the embedding model; a write with another
@@ -113,6 +114,26 @@ def default_url() -> str:
     from ..models.store import mien_home
 
     return os.environ.get(URL_ENV) or f"sqlite://{mien_home() / 'collection'}"
+
+
+def tenant_url(url: str | None, tenant: str) -> str:
+    """The store URL of one tenant (an API key's gallery name): the URL itself for "default",
+    else ``DIR/tenants/NAME`` (SQLite) or the collection set ``NAME`` (Milvus: ``BASE_NAME``)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", tenant):
+        raise InputError(f"tenant names are 1-64 letters, digits, '-' or '_', got {tenant!r}")
+    text = str(url) if url is not None else default_url()
+    if tenant == "default":
+        return text
+    base, _, query = text.partition("?")
+    if base.startswith("milvus://"):
+        host, _, name = base[len("milvus://"):].partition("/")
+        name = f"{name}_{tenant}" if name else tenant
+        return f"milvus://{host}/{name}" + (f"?{query}" if query else "")
+    if "://" not in base:
+        base = "sqlite://" + os.path.abspath(os.path.expanduser(base))
+    return f"{base.rstrip('/')}/tenants/{tenant}" + (f"?{query}" if query else "")
 
 
 def open_collection(url: str | os.PathLike | None = None, **options: Any) -> FaceStore:

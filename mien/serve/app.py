@@ -56,7 +56,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     config = config or ServeConfig()
     metrics = Metrics()
     work = WorkQueue(config.workers, config.queue, config.timeout_s)
-    state = State(config, KeyStore(config.home), Engine(config.store, config.gallery_key, metrics.loaded), work,
+    state = State(config, KeyStore(config.home), Engine(config.store, config.gallery_key, metrics.loaded, config.collection), work,
                   RateLimiter(config.rate, config.burst), metrics,
                   Jobs(config.home / "jobs", work.submit, config.jobs_kept,
                        lambda counts: [metrics.jobs.labels(k).set(v) for k, v in counts.items()]))
@@ -82,9 +82,9 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"])
 
-    from .routes import edit, face3d, faces, gallery, media, service
+    from .routes import collection, edit, face3d, faces, gallery, media, service
 
-    for module in (service, faces, gallery, media, edit, face3d):
+    for module in (service, faces, gallery, media, edit, face3d, collection):
         app.include_router(module.router)
     @app.get("/static/vendor/three/{path:path}", include_in_schema=False)
     def vendor(path: str) -> FileResponse:

@@ -21,6 +21,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     store: str | None = None  # gallery store URL; None: the embedded store under $MIEN_HOME
+    collection: str | None = None  # photo collection store URL; None: the embedded one under $MIEN_HOME
     gallery_key: str | None = None  # template key (file path or hex); None: $MIEN_GALLERY_KEY(_FILE)
     home: Path = field(default_factory=serve_home)
     workers: int = max(1, min(4, os.cpu_count() or 1))  # threads running model calls

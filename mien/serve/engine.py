@@ -16,8 +16,10 @@ from ..gallery import ClearTemplatesWarning, Gallery, open_store
 
 
 class Engine:
-    def __init__(self, store_url: str | None, gallery_key: str | None, on_load: Callable[[str, float], None]) -> None:
+    def __init__(self, store_url: str | None, gallery_key: str | None, on_load: Callable[[str, float], None],
+                 collection_url: str | None = None) -> None:
         self.store_url = store_url
+        self.collection_url = collection_url
         self.gallery_key = gallery_key
         self._on_load = on_load
         self._lock = threading.RLock()  # a gallery is made from the store and detector, each made once
@@ -89,7 +91,15 @@ class Engine:
 
         return self._once(("gallery", name), make, f"gallery:{name}").acting_as(actor)
 
+    # -- photo collections -------------------------------------------------------------------------
+    def collection(self, tenant: str) -> Any:
+        """The tenant's photo collection store (``mien.collection.store.tenant_url``), opened once."""
+        from ..collection.store import open_collection, tenant_url
+
+        return self._once(("collection", tenant), lambda: open_collection(tenant_url(self.collection_url, tenant)),
+                          f"collection:{tenant}")
+
     def close(self) -> None:
-        store = self._made.get("store")
-        if store is not None:
-            store.close()
+        for key, made in self._made.items():
+            if key == "store" or (isinstance(key, tuple) and key[0] == "collection"):
+                made.close()

@@ -236,3 +236,79 @@ class ProvenanceReport(Open):
     watermark: dict[str, Any]
     metadata: Optional[dict[str, Any]]
     metadata_source: Optional[str]
+
+
+# -- photo collections (mien index / search / cluster) ---------------------------------------------
+class IndexFailure(Open):
+    path: str
+    kind: str = Field(description="empty, not-image, truncated, too-large, video, missing, unreadable, worker-died, ...")
+    message: str
+
+
+class IndexReport(Open):
+    source: str
+    store: str
+    engine: Literal["local", "ray"]
+    workers: int
+    seen: int
+    skipped: int = Field(description="Already indexed (same path, size and modification time): not redone.")
+    indexed: int
+    duplicates: int
+    faces: int
+    failed: int
+    failed_by_kind: dict[str, int]
+    failures: list[IndexFailure]
+    retries: int
+    seconds: float
+    images_per_second: float
+    model: str
+
+
+class CollectionInfo(Open):
+    url: str
+    model: Optional[str]
+    images: int
+    faces: int
+    paths: int
+    failures: int
+    people: int
+
+
+class PhotoHit(Open):
+    image: str = Field(description="The photo's content hash (sha256).")
+    path: Optional[str]
+    face: str
+    distance: float
+    box: list[float] = Field(min_length=4, max_length=4)
+    person: Optional[int]
+
+
+class CollectionSearch(Open):
+    model: str
+    fmr: float
+    threshold: float
+    faces_searched: int
+    expected_false: float = Field(description="About how many strangers pass the threshold by chance (FMR x faces).")
+    photos: int
+    truncated: bool
+    hits: list[PhotoHit]
+
+
+class PersonSummary(Open):
+    id: int
+    name: Optional[str]
+    size: int
+    images: int
+    faces: list[str] = Field(description="Face ids, representative first.")
+    sheet: Optional[str]
+
+
+class PeopleList(Open):
+    people: list[PersonSummary]
+    faces: int
+    assigned: int
+    unassigned: int
+
+
+class PersonPhotos(PersonSummary):
+    paths: list[str]
