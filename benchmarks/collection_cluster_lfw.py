@@ -213,12 +213,28 @@ def score(lfw: dict, faces: np.ndarray, images: np.ndarray, labels: np.ndarray) 
 
 # ------------------------------------------------------------------------------------- methods
 
-def run_ours(lfw: dict, faces: np.ndarray, params) -> np.ndarray:
+def run_ours(lfw: dict, faces: np.ndarray, params, normalised: bool = False) -> np.ndarray:
     from mien.collection.cluster import ClusterInput, cluster
 
     n = len(faces)
-    inp = ClusterInput(lfw["vectors"][faces], lfw["photo"][faces], np.ones(n, bool), np.zeros(n, bool))
+    norm = cohort_stats(lfw)[faces] if normalised else None
+    inp = ClusterInput(lfw["vectors"][faces], lfw["photo"][faces], np.ones(n, bool), np.zeros(n, bool), norm=norm)
     return cluster(inp, params)
+
+
+_STATS: dict[int, np.ndarray] = {}
+
+
+def cohort_stats(lfw: dict) -> np.ndarray:
+    """(N, 2) AS-norm statistics of every LFW face against the shipped UTKFace cohort (what
+    `mien cluster --cohort utkface` uses: another domain, no LFW face in it)."""
+    key = id(lfw)
+    if key not in _STATS:
+        from mien.collection.people import cluster_cohort
+
+        mean, spread = cluster_cohort("utkface").impostor_stats(lfw["vectors"])
+        _STATS[key] = np.stack([mean, spread], axis=1)
+    return _STATS[key]
 
 
 def run_whispers(lfw: dict, faces: np.ndarray, threshold: float) -> np.ndarray:
@@ -249,6 +265,9 @@ def sweeps() -> dict[str, list[dict]]:
     return {
         "mien cluster": [dict(c, params=ClusterParams(threshold=c["threshold"], young_threshold=min(c["threshold"], 0.45),
                                                       radius=c["radius"], k=c["k"])) for c in ours],
+        "mien cluster + AS-norm (UTKFace cohort)": [
+            {"normalised_threshold": t, "params": ClusterParams(normalised_threshold=t, young_normalised_threshold=t - 2.8)}
+            for t in (-3.5, -4.0, -4.25, -4.5, -4.75, -5.0, -5.5)],
         "dlib chinese whispers": [{"threshold": t} for t in ts],
         "DBSCAN min_samples=1": [{"eps": t, "min_samples": 1} for t in ts],
         "DBSCAN min_samples=2": [{"eps": t, "min_samples": 2} for t in ts],
@@ -259,6 +278,8 @@ def sweeps() -> dict[str, list[dict]]:
 def run_method(method: str, config: dict, lfw: dict, faces: np.ndarray) -> np.ndarray:
     if method == "mien cluster":
         return run_ours(lfw, faces, config["params"])
+    if method.startswith("mien cluster + AS-norm"):
+        return run_ours(lfw, faces, config["params"], normalised=True)
     if method.startswith("dlib"):
         return run_whispers(lfw, faces, config["threshold"])
     if method.startswith("DBSCAN"):

@@ -61,6 +61,7 @@ class ClusterInput:
     second: np.ndarray | None = None  # (N, D2) unit vectors of a second model, NaN rows where absent
     must_link: tuple[tuple[int, ...], ...] = ()  # user merges: each group is one person
     cannot_link: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()  # user splits: side A never with side B
+    norm: np.ndarray | None = None  # (N, 2): each face's (mean, spread) of its top cohort scores (Cohort.impostor_stats)
 
     def __post_init__(self) -> None:
         vectors = np.asarray(self.vectors, np.float32)
@@ -77,11 +78,18 @@ class ClusterInput:
             second = np.asarray(self.second, np.float32)
             if second.ndim != 2 or len(second) != n:
                 raise ShapeError("second", f"({n}, D2)", tuple(second.shape))
+        norm = None
+        if self.norm is not None:
+            norm = np.asarray(self.norm, np.float64)
+            if norm.shape != (n, 2):
+                raise ShapeError("norm", f"({n}, 2)", tuple(norm.shape))
+            if not (np.isfinite(norm[usable]).all() and (norm[usable, 1] > 0).all()):
+                raise InputError("norm must hold finite means and positive spreads for usable faces")
         must = tuple(tuple(_indices("must_link", g, n)) for g in self.must_link)
         cannot = tuple((tuple(_indices("cannot_link", a, n)), tuple(_indices("cannot_link", b, n)))
                        for a, b in (_pair(p) for p in self.cannot_link))
         for name, value in (("vectors", vectors), ("photo", photo), ("usable", usable), ("young", young),
-                            ("second", second), ("must_link", must), ("cannot_link", cannot)):
+                            ("second", second), ("must_link", must), ("cannot_link", cannot), ("norm", norm)):
             object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
@@ -98,6 +106,12 @@ class ClusterParams:
     radius: float = 0.65  # k-NN edges longer than this do not make two groups candidates
     k: int = 32  # neighbours searched per face
     min_size: int = 1  # clusters smaller than this are left unassigned (-1)
+    # With ``ClusterInput.norm`` the bar is on AS-norm scores, -z (lower = more alike): each pair's
+    # distance standardised by both faces' cohort statistics, which undoes the crowding of faces
+    # the model packs close together (LFW: +2 F1 points, docs/benchmarks/collection_cluster_lfw.md).
+    normalised_threshold: float = -4.5
+    # the young bar moved as far as the raw one (0.52 -> 0.45 = 0.07 at a typical spread of 0.025)
+    young_normalised_threshold: float = -7.3
     metric: str = "euclidean"  # of ``vectors``; cosine distance is 1 - cos
 
     def __post_init__(self) -> None:
@@ -146,6 +160,8 @@ def assign(existing: ClusterInput, labels: np.ndarray, new: ClusterInput,
         np.ones(len(old_rows) + len(new_rows), bool),
         np.concatenate([existing.young[old_rows], new.young[new_rows]]),
         None if new.second is None else np.concatenate([existing.second[old_rows], new.second[new_rows]]),
+        norm=None if new.norm is None or existing.norm is None
+        else np.concatenate([existing.norm[old_rows], new.norm[new_rows]]),
     )
     pos_old = np.full(len(existing), -1)
     pos_old[old_rows] = np.arange(len(old_rows))
@@ -157,7 +173,8 @@ def assign(existing: ClusterInput, labels: np.ndarray, new: ClusterInput,
     splits += [([int(pos_new[i]) for i in a if pos_new[i] >= 0], [int(pos_new[i]) for i in b if pos_new[i] >= 0])
                for a, b in new.cannot_link]
     merged = ClusterInput(merged.vectors, merged.photo, merged.usable, merged.young, merged.second,
-                          tuple(tuple(g) for g in groups if g), tuple((tuple(a), tuple(b)) for a, b in splits))
+                          tuple(tuple(g) for g in groups if g), tuple((tuple(a), tuple(b)) for a, b in splits),
+                          merged.norm)
     rows = np.arange(len(merged))
     old = np.zeros(len(rows), bool)
     old[: len(old_rows)] = True
@@ -227,9 +244,16 @@ def _engine(vectors: np.ndarray, rows: np.ndarray, inp: ClusterInput, old: np.nd
         for side, members in enumerate(sides):
             for row in members:
                 tokens.setdefault(int(row), set()).add((k, side))
+    scale = None
+    if inp.norm is not None:
+        # AS-norm: -z = d * (1/(2 s_a) + 1/(2 s_b)) + m_a/(2 s_a) + m_b/(2 s_b), with m the mean of the
+        # face's top cohort scores (scores are -distance) and s their spread: linear in d per pair.
+        mean, spread = inp.norm[rows, 0], inp.norm[rows, 1]
+        scale = (0.5 / spread, 0.5 * mean / spread)
+        dd = dd * (scale[0][a] + scale[0][b]) + scale[1][a] + scale[1][b]
     state = _Agglomeration(x, params.metric, [int(inp.photo[r]) for r in rows],
                            [tokens.get(int(r), set()) for r in rows], young,
-                           np.where(old, old_label, -1), a.tolist(), b.tolist(), dd.tolist(), links.tolist())
+                           np.where(old, old_label, -1), a.tolist(), b.tolist(), dd.tolist(), links.tolist(), scale)
     for g in groups:
         for p in g[1:]:
             x0, y0 = state.find(g[0]), state.find(p)
@@ -246,9 +270,10 @@ class _Agglomeration:
     """Clusters, their k-NN adjacency with exact distance sums, and the merge loop."""
 
     def __init__(self, x: np.ndarray, metric: str, photo: list[int], tokens: list[set], young: np.ndarray,
-                 label: np.ndarray, a: list[int], b: list[int], d: list[float], links: list[bool]) -> None:
+                 label: np.ndarray, a: list[int], b: list[int], d: list[float], links: list[bool],
+                 scale: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         n = len(x)
-        self.x, self.metric = x, metric
+        self.x, self.metric, self.scale = x, metric, scale
         self.parent = list(range(n))
         self.members: dict[int, list[int]] = {p: [p] for p in range(n)}
         self.photos: dict[int, set] = {p: {photo[p]} for p in range(n)}
@@ -294,6 +319,9 @@ class _Agglomeration:
             else:
                 sq = (q * q).sum(1)[:, None] + (block * block).sum(1)[None] - 2.0 * (q @ block.T)
                 dist = np.sqrt(np.maximum(sq, 0))
+            if self.scale is not None:
+                (alpha, beta), cols_ = self.scale, flat[s : s + step]
+                dist = (dist * (alpha[faces][:, None] + alpha[cols_][None]) + beta[faces][:, None] + beta[cols_][None])
             total[s : s + len(block)] = dist.sum(axis=0, dtype=np.float64)
         return np.add.reduceat(total, bounds)
 
@@ -331,10 +359,12 @@ class _Agglomeration:
 
     def _candidates(self, x: int, params: ClusterParams):
         nx = len(self.members[x])
+        bar, young_bar = ((params.normalised_threshold, params.young_normalised_threshold) if self.scale is not None
+                          else (params.threshold, params.young_threshold))
         for z, (total, links) in self.adj[x].items():
             if links > 0:
                 avg = total / (nx * len(self.members[z]))
-                if avg < (params.young_threshold if self.young[x] or self.young[z] else params.threshold):
+                if avg < (young_bar if self.young[x] or self.young[z] else bar):
                     lo, hi = (x, z) if x < z else (z, x)
                     yield (avg, lo, hi, self.version[lo], self.version[hi])
 

@@ -72,7 +72,20 @@ def _run(source: Any, store: FaceStore, engine_name: str, workers: int | None, o
                 progress(indexed + len(failures), len(todo))
     return IndexReport(str(source), store.url, engine.name, engine.workers, len(sources), len(sources) - len(todo),
                        indexed, duplicates, faces, tuple(sorted(failures, key=lambda f: f.path)), engine.retries,
-                       time.perf_counter() - start, model)
+                       time.perf_counter() - start, model, _pipeline_models(options))
+
+
+def _pipeline_models(options: PipelineOptions) -> dict[str, Any]:
+    """The models besides the embedder that indexing ran, named so licence notices find them."""
+    from ..attributes import DEFAULTS
+    from ..detect import DEFAULT_DETECTOR
+
+    out: dict[str, Any] = {"detector": options.detector or DEFAULT_DETECTOR}
+    if options.age:
+        out["age"] = {"model": DEFAULTS["age"]}
+        if options.second:
+            out["second"] = {"model": options.second, "for": f"faces read at or under {options.young_age:g} years"}
+    return out
 
 
 def pending(store: FaceStore, sources: Sequence[Source]) -> list[Source]:

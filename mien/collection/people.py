@@ -17,11 +17,14 @@ people found before, or form new ones; the old faces are not re-clustered);
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ..match.cohort import Cohort, load_cohort
 
 from ..errors import InputError, NotFoundError
 from .cluster import YOUNG_AGE, ClusterInput, ClusterParams, assign, cluster
@@ -29,11 +32,28 @@ from .store import FaceStore
 from .types import Edit, FaceRecord, Person
 
 
+COHORTS = {"utkface": "gan128-guard"}  # built-in cohorts: name -> the model-store entry holding them
+
+
+def cluster_cohort(spec: str | os.PathLike) -> Cohort:
+    """A cohort for AS-norm clustering: "utkface" (the 17,142 UTKFace faces shipped as ``gan128-guard``:
+    research licence) or a cohort file made by ``mien cohort`` from photos like the collection's."""
+    if str(spec) in COHORTS:
+        from ..generate.guard import load_guard
+
+        guard = load_guard("gan128")
+        return Cohort("dlib-resnet", "euclidean", guard.templates.astype(np.float32), source=COHORTS[str(spec)])
+    return load_cohort(spec)
+
+
 class People:
-    def __init__(self, store: FaceStore, params: ClusterParams | None = None, young_age: float = YOUNG_AGE) -> None:
+    def __init__(self, store: FaceStore, params: ClusterParams | None = None, young_age: float = YOUNG_AGE,
+                 cohort: Cohort | None = None) -> None:
+        """``cohort``: normalise distances by it (AS-norm, ``cluster_cohort``); None clusters on raw distances."""
         self.store = store
         self.params = params or ClusterParams()
         self.young_age = float(young_age)
+        self.cohort = cohort
 
     # -- clustering ------------------------------------------------------------------------------
     def update(self, full: bool = False) -> list[Person]:
@@ -89,7 +109,24 @@ class People:
                 if f.second is not None:
                     second[i] = f.second
         must, cannot = _constraints(edits, index)
-        return ClusterInput(vectors, photo, usable, young, second, must, cannot)
+        norm = None
+        if self.cohort is not None:
+            self.cohort.check(faces[0].model)
+            mean, spread = self.cohort.impostor_stats(vectors)
+            norm = np.stack([mean, spread], axis=1)
+        return ClusterInput(vectors, photo, usable, young, second, must, cannot, norm)
+
+    def summary(self, found: list[Person], limit: int | None = None) -> dict:
+        """The shared JSON shape of a clustering (CLI ``cluster --json``, API ``/v1/collection/people``):
+        the people, the counts, and the models that shaped it (so licence notices can name them)."""
+        faces = self.store.counts()["faces"]
+        assigned = sum(len(p.faces) for p in found)
+        out = {"people": [p.to_dict(limit=limit) for p in found], "faces": faces, "assigned": assigned,
+               "unassigned": faces - assigned}
+        if self.cohort is not None:
+            out["cohort"] = {"model": self.cohort.source or "file", "faces": len(self.cohort.vectors),
+                             "top_k": self.cohort.top_k}
+        return out
 
     # -- reading -----------------------------------------------------------------------------------
     def list(self) -> list[Person]:

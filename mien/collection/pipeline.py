@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -44,7 +45,7 @@ class PipelineOptions:
     young_age: float = YOUNG_AGE  # faces read at or under this age get the second embedding
     min_eye_distance: float = 12.0  # pixels
     min_sharpness: float = 6.0  # Laplacian variance of the 150 px aligned grey crop (LFW: 1st percentile ~5.6)
-    max_yaw: float = 50.0  # degrees
+    max_yaw: float = 50.0  # degrees (LFW: 99.5th percentile ~50)
     min_score: float = 0.5
 
 
@@ -122,7 +123,8 @@ class FacePipeline:
             pixels = load_image(data)
         except ImageError as exc:
             kind = "video" if _looks_like_video(source.path, data) else _image_failure(str(exc))
-            return replace(base, failure=Failure(source.path, kind, str(exc)))
+            message = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))  # not the user's file
+            return replace(base, failure=Failure(source.path, kind, message))
         try:
             faces = self.faces(pixels, digest)
         except MienError as exc:  # a model refusing this image (shape, size): the image fails, the job goes on
@@ -184,8 +186,10 @@ def landmark_geometry(landmarks: np.ndarray) -> tuple[float, float]:
     """Eye distance (px) and an approximate yaw (degrees) from the 5 landmarks.
 
     Yaw: the nose tip's offset from the eye midpoint along the eye line, over half the eye
-    distance, read as the sine of the turn (a frontal face: 0; the nose over one eye: ~60°
-    and beyond). Approximate, for gating, not for measuring pose.
+    distance. Turning by θ moves the nose by about depth·sin θ while the eyes close up to
+    about half-width·cos θ, so the ratio grows as tan θ (nose depth ≈ eye half-width):
+    yaw ≈ atan(ratio). On LFW the median face reads 10°, the 99th percentile 44°.
+    Approximate, for gating, not for measuring pose.
     """
     pts = np.asarray(landmarks, np.float64)
     eyes = pts[1] - pts[0]
@@ -194,8 +198,7 @@ def landmark_geometry(landmarks: np.ndarray) -> tuple[float, float]:
         return 0.0, 90.0
     axis = eyes / distance
     offset = float(np.dot(pts[2] - (pts[0] + pts[1]) / 2, axis))
-    ratio = max(-1.0, min(1.0, offset / (0.5 * distance) * 0.9))
-    return distance, math.degrees(math.asin(ratio))
+    return distance, math.degrees(math.atan(offset / (0.5 * distance)))
 
 
 def _looks_like_video(path: str, data: bytes) -> bool:

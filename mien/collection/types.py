@@ -112,6 +112,7 @@ class IndexReport:
     retries: int  # batches re-run after a worker died
     seconds: float
     model: str
+    pipeline: Mapping[str, Any] = field(default_factory=dict)  # the other models that ran: {"detector": ..., "age": {"model"}, ...}
 
     @property
     def images_per_second(self) -> float:
@@ -126,7 +127,7 @@ class IndexReport:
                 "faces": self.faces, "failed": len(self.failures), "failed_by_kind": kinds,
                 "failures": [f.to_dict() for f in self.failures], "retries": self.retries,
                 "seconds": round(self.seconds, 3), "images_per_second": round(self.images_per_second, 3),
-                "model": self.model}
+                "model": self.model, "pipeline": dict(self.pipeline)}
 
 
 @dataclass(frozen=True)

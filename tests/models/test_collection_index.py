@@ -217,6 +217,28 @@ def test_cluster_finds_the_people_keeps_a_photos_faces_apart_and_gates_blur(fold
     assert sheet.format == "JPEG" and sheet.width == 6 * 112
 
 
+def test_cohort_normalised_clustering_keeps_the_people_and_names_its_cohort(folder, indexed):
+    from mien.collection.people import cluster_cohort
+    from mien.models.notices import non_commercial_models
+
+    with open_collection(indexed["store"]) as store:
+        people = People(store, cohort=cluster_cohort("utkface"))
+        found = people.update(full=True)
+        assignment, _ = store.people()
+        doc = people.summary(found)
+        faces = store.faces()
+    labels, free = {}, -1
+    for f in faces:
+        name = Path(f.path).name
+        if name in folder["truth"]:
+            labels[name] = assignment.get(f.id, free)
+            if f.id not in assignment:
+                free -= 1
+    assert _bcubed(labels, folder["truth"]) >= 0.85
+    assert doc["cohort"]["model"] == "gan128-guard" and doc["cohort"]["faces"] > 10_000
+    assert [n["model"] for n in non_commercial_models(doc)] == ["gan128-guard"]
+
+
 def test_edits_survive_full_and_incremental_reruns(folder, indexed, tmp_path):
     store_dir = tmp_path / "copy"
     shutil.copytree(indexed["dir"], store_dir)

@@ -97,7 +97,7 @@ def web_server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "MIEN_SERVE_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "mien", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--store", f"sqlite://{home}/gallery"]
+               "--store", f"sqlite://{home}/gallery", "--collection", f"sqlite://{home}/collection"]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, bufsize=1)
     lines: queue.Queue = queue.Queue()

@@ -65,7 +65,7 @@ def _upload(path):
 def test_cluster_people_and_search_match_the_cli(setup):
     cli, api = setup["cli"], setup["api"]
     from_cli = cli("cluster", "--full")
-    r = api("POST", "/v1/collection/cluster", full="true")
+    r = api("POST", "/v1/collection/cluster", json_body={"full": True})
     assert r.status_code == 200, r.text
     same(schemas.PeopleList, from_cli, r.json())
     listed = api("GET", "/v1/collection/people").json()
@@ -90,7 +90,7 @@ def test_cluster_people_and_search_match_the_cli(setup):
 
 def test_edits_through_the_api_hold(setup):
     api = setup["api"]
-    api("POST", "/v1/collection/cluster", full="true")
+    api("POST", "/v1/collection/cluster", json_body={"full": True})
     people = api("GET", "/v1/collection/people").json()["people"]
     a, b = people[0], people[1]
     r = api("POST", f"/v1/collection/people/{a['id']}/merge", json_body={"other": b["id"]})
@@ -99,7 +99,7 @@ def test_edits_through_the_api_hold(setup):
     assert r.json()["name"] == "Pat"
     r = api("POST", f"/v1/collection/people/{a['id']}/split", json_body={"faces": b["faces"]})
     assert r.status_code == 200 and sorted(r.json()["faces"]) == sorted(b["faces"])
-    api("POST", "/v1/collection/cluster", full="true")
+    api("POST", "/v1/collection/cluster", json_body={"full": True})
     after = {p["id"]: p for p in api("GET", "/v1/collection/people").json()["people"]}
     assert after[a["id"]]["name"] == "Pat" and sorted(after[a["id"]]["faces"]) == sorted(a["faces"])
     sheet = api("GET", f"/v1/collection/people/{a['id']}/sheet")
@@ -117,7 +117,12 @@ def test_errors_scopes_and_tenants(setup, tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
     assert api("POST", "/v1/collection/search", files=_upload(bad)).status_code == 400
-    assert api("POST", "/v1/collection/cluster", key=setup["reader"]).status_code == 403
+    assert api("POST", "/v1/collection/cluster", key=setup["reader"], json_body={}).status_code == 403
+    assert api("POST", "/v1/collection/cluster", json_body={"full": "yes"}).status_code == 422
+    assert api("POST", "/v1/collection/cluster", json_body={"cohort": "/etc/passwd"}).status_code == 422
+    normed = api("POST", "/v1/collection/cluster", json_body={"full": True, "cohort": "utkface"}).json()
+    assert normed["cohort"]["model"] == "gan128-guard"
+    assert [n["model"] for n in normed["non_commercial_models"]] == ["gan128-guard"]
     assert api("GET", "/v1/collection", key=setup["reader"]).status_code == 200
     elsewhere = api("GET", "/v1/collection", key=setup["other"]).json()
     assert elsewhere["faces"] == 0 and "tenants/elsewhere" in elsewhere["url"]

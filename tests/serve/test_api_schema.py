@@ -24,7 +24,7 @@ def _service():
     # fixture-based loader does not work on pytest 9). Nothing heavy loads until a request needs it.
     home = Path(tempfile.mkdtemp(prefix="mien-schema-"))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
-    config = ServeConfig(home=home, store=f"sqlite://{home / 'gallery'}", rate=10_000, burst=10_000, max_body_bytes=2_000_000)
+    config = ServeConfig(home=home, store=f"sqlite://{home / 'gallery'}", collection=f"sqlite://{home / 'collection'}", rate=10_000, burst=10_000, max_body_bytes=2_000_000)
     keys = KeyStore(home)
     key = keys.create("fuzz", ["admin"], "fuzz")[0]
     keys.close()

@@ -182,3 +182,41 @@ def test_bad_input_is_an_input_error():
         assign(existing, np.zeros(len(x), np.int64), inp(np.zeros((2, 64), np.float32)))
     with pytest.raises(InputError):
         assign(existing, np.zeros(3, np.int64), inp(x))
+
+
+def crowded_pair(gap: float = 0.4, within: float = 0.3, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Two people 4 faces each whose centres are ``gap`` apart: close enough for the raw bar to merge them."""
+    rng = np.random.default_rng(seed)
+    d = 128
+    centre = rng.normal(size=d)
+    centre *= 2.0 / np.linalg.norm(centre)
+    step = rng.normal(size=d)
+    step *= gap / np.linalg.norm(step)
+    faces, truth = [], []
+    for person, c in enumerate((centre, centre + step)):
+        for _ in range(4):
+            noise = rng.normal(size=d)
+            faces.append(c + noise * (within / np.sqrt(2) / np.linalg.norm(noise)))
+            truth.append(person)
+    return np.asarray(faces, np.float32), np.asarray(truth)
+
+
+def test_cohort_normalisation_separates_a_crowded_pair_the_raw_bar_merges():
+    x, truth = crowded_pair()
+    raw = cluster(inp(x))
+    assert len(set(raw.tolist())) == 1  # ~0.5 apart on average: under the raw 0.52 bar
+    # these faces' cohort neighbours sit close (crowded): mean top score -0.47, spread 0.025
+    norm = np.tile([-0.47, 0.025], (len(x), 1))
+    labels = cluster(inp(x, norm=norm))
+    assert bcubed_f1(truth, labels) == 1.0
+    # faces in an uncrowded part of the space (cohort far away) merge as before
+    far = np.tile([-0.65, 0.025], (len(x), 1))
+    assert len(set(cluster(inp(x, norm=far)).tolist())) == 1
+
+
+def test_cohort_normalisation_input_is_checked():
+    x, _ = crowded_pair()
+    with pytest.raises(InputError):
+        inp(x, norm=np.zeros((3, 2)))
+    with pytest.raises(InputError):
+        inp(x, norm=np.tile([-0.5, 0.0], (len(x), 1)))  # zero spread

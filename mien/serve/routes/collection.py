@@ -7,12 +7,15 @@ route: the service reads the store that job writes.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from ..auth import requires
 from ..keys import ApiKey
-from ..schemas import CollectionInfo, CollectionSearch, PeopleList, PersonPhotos, PersonSummary
+from ...models.notices import with_notices
+from ..schemas import ClusterRequest, CollectionInfo, CollectionSearch, PeopleList, PersonPhotos, PersonSummary
 from .common import ResultRoute, on_image, state
 
 router = APIRouter(prefix="/v1/collection", tags=["collection"], route_class=ResultRoute)
@@ -59,24 +62,23 @@ async def search(request: Request, image: UploadFile = File(...), fmr: float = F
 async def people(request: Request, limit: int = Query(100, ge=1, le=10000),
                  key: ApiKey = Depends(requires("identify"))) -> dict:
     def run() -> dict:
-        found = _people(request, key).list()
-        faces = _store(request, key).counts()["faces"]
-        assigned = sum(len(p.faces) for p in found)
-        return {"people": [p.to_dict(limit=limit) for p in found], "faces": faces, "assigned": assigned,
-                "unassigned": faces - assigned}
+        people = _people(request, key)
+        return people.summary(people.list(), limit=limit)
 
     return await state(request).work.run(run)
 
 
 @router.post("/cluster", response_model=PeopleList,
              summary="Group the faces into people: new faces only, or all again with full=true (edits kept)")
-async def cluster(request: Request, full: bool = Form(False), key: ApiKey = Depends(requires("enrol"))) -> dict:
+async def cluster(request: Request, body: Optional[ClusterRequest] = None,
+                  key: ApiKey = Depends(requires("enrol"))) -> dict:
+    from ...collection.people import People, cluster_cohort
+
+    body = body or ClusterRequest()
+
     def run() -> dict:
-        found = _people(request, key).update(full=full)
-        faces = _store(request, key).counts()["faces"]
-        assigned = sum(len(p.faces) for p in found)
-        return {"people": [p.to_dict(limit=100) for p in found], "faces": faces, "assigned": assigned,
-                "unassigned": faces - assigned}
+        people = People(_store(request, key), cohort=cluster_cohort(body.cohort) if body.cohort else None)
+        return with_notices(people.summary(people.update(full=body.full), limit=100))
 
     return await state(request).work.run(run)
 

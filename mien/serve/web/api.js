@@ -77,16 +77,17 @@ function fields(form) {
 }
 
 // fetch() with the key; resolves to the Response, throws ApiError on 4xx/5xx.
-export async function request(path, { method, form, signal, key } = {}) {
+export async function request(path, { method, form, json, signal, key } = {}) {
   const headers = {};
   const token = key ?? getKey();
   if (token) headers.Authorization = `Bearer ${token}`;
+  if (json !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
     response = await fetch(path, {
-      method: method || (form ? "POST" : "GET"),
+      method: method || (form || json !== undefined ? "POST" : "GET"),
       headers,
-      body: fields(form),
+      body: json !== undefined ? JSON.stringify(json) : fields(form),
       signal,
     });
   } catch (err) {

@@ -4,6 +4,7 @@ import { api, ApiError, describeError, events, forgetKey, getKey, request, setKe
 import { BOX_COLOUR, UNKNOWN_COLOUR, drawBox, drawFaces, drawPicture, loadBitmap } from "./draw.js";
 import { setupEdit } from "./edit.js";
 import { setupFace3d } from "./face3d.js";
+import { setupCollection } from "./collection.js";
 import { closeCamera, grabFrame, openCamera, setupPickers } from "./media.js";
 
 const $ = (id) => document.getElementById(id);
@@ -645,6 +646,7 @@ function main() {
   const ui = { $, say, busy, onSubmit, needPhoto, showNotice, num, runJob };
   setupEdit(pickers, ui);
   setupFace3d(pickers, ui);
+  setupCollection(pickers, ui);
   window.addEventListener("unhandledrejection", (event) => say(describeError(event.reason), "error"));
   document.body.dataset.ready = "true";
 }
