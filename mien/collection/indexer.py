@@ -59,7 +59,7 @@ def _run(source: Any, store: FaceStore, engine_name: str, workers: int | None, o
     if progress:
         progress(0, len(todo))
     if todo:
-        for results in engine.run(todo, options, batch_size):
+        for results in engine.run(todo, options, batch_size, store.url):
             known = store.known_hashes([r.hash for r in results if r.failure is None and r.hash])
             faces += store.write(results)
             for r in results:

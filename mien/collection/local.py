@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -23,17 +23,29 @@ from .sources import Source
 from .types import Failure, ImageResult
 
 _pipeline: FacePipeline | None = None
+_known: Callable[[str], bool] | None = None
 
 
-def _init(options: PipelineOptions) -> None:
-    global _pipeline
+def _init(options: PipelineOptions, store_url: str | None) -> None:
+    global _pipeline, _known
     os.environ["MIEN_THREADS"] = "1"
     _pipeline = FacePipeline(options).load()
+    _known = known_content(store_url)
 
 
 def _work(sources: Sequence[Source]) -> list[ImageResult]:
     assert _pipeline is not None, "worker used before its initializer ran"
-    return _pipeline.process(sources)
+    return _pipeline.process(sources, _known)
+
+
+def known_content(store_url: str | None) -> Callable[[str], bool] | None:
+    """A worker's own read-only view of the store: does it hold this content already?"""
+    if store_url is None:
+        return None
+    from .store import open_collection
+
+    store = open_collection(store_url)
+    return lambda digest: bool(store.known_hashes([digest]))
 
 
 class LocalEngine:
@@ -43,13 +55,15 @@ class LocalEngine:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self.retries = 0
 
-    def run(self, sources: Sequence[Source], options: PipelineOptions, batch_size: int) -> Iterator[list[ImageResult]]:
-        """Results batch by batch as workers finish them (not in input order)."""
+    def run(self, sources: Sequence[Source], options: PipelineOptions, batch_size: int,
+            store_url: str | None = None) -> Iterator[list[ImageResult]]:
+        """Results batch by batch as workers finish them (not in input order); with ``store_url``
+        workers skip the models for content the store already holds."""
         pending = [list(sources[i:i + batch_size]) for i in range(0, len(sources), batch_size)][::-1]
         suspects: list[list[Source]] = []  # batches in flight when a worker died: re-run one at a time
         context = mp.get_context("spawn")
         while pending or suspects:
-            pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init, initargs=(options,))
+            pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init, initargs=(options, store_url))
             running: dict[Future, list[Source]] = {}
             broken = False
             try:

@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -102,10 +103,12 @@ class FacePipeline:
         return self._second
 
     # -- the stages ---------------------------------------------------------------------------
-    def process(self, sources: Sequence[Source]) -> list[ImageResult]:
-        return [self.process_one(s) for s in sources]
+    def process(self, sources: Sequence[Source], known: Callable[[str], bool] | None = None) -> list[ImageResult]:
+        """``known(content_hash)``: whether the store already holds this content; such images
+        (a moved or copied file) are read and hashed but not decoded or run through the models."""
+        return [self.process_one(s, known) for s in sources]
 
-    def process_one(self, source: Source) -> ImageResult:
+    def process_one(self, source: Source, known: Callable[[str], bool] | None = None) -> ImageResult:
         base = ImageResult(source.path, source.size, source.mtime_ns)
         try:
             data = read_bytes(source.path)
@@ -117,6 +120,8 @@ class FacePipeline:
         base = replace(base, hash=digest, size=len(data) if source.size < 0 else source.size)
         if not data:
             return replace(base, failure=Failure(source.path, "empty", "zero-byte file"))
+        if known is not None and known(digest):
+            return replace(base, known=True)
         try:
             from ..image import load_image
 

@@ -99,7 +99,8 @@ class RayEngine:
         self.ray_address = ray_address
         self.retries = 0
 
-    def run(self, sources: Sequence[Source], options: PipelineOptions, batch_size: int) -> Iterator[list[ImageResult]]:
+    def run(self, sources: Sequence[Source], options: PipelineOptions, batch_size: int,
+            store_url: str | None = None) -> Iterator[list[ImageResult]]:
         """Results batch by batch as the actors finish them (not in input order)."""
         ray = _ray()
         started = self._connect(ray)
@@ -107,10 +108,10 @@ class RayEngine:
         if quiet:
             os.environ[LOG_LEVEL_ENV] = "ERROR"  # no notices; ignored batch errors still show
         try:
-            left = yield from self._job(ray, list(enumerate(sources)), options, batch_size)
+            left = yield from self._job(ray, list(enumerate(sources)), options, batch_size, store_url)
             if left:
                 self.retries += len(left)
-                left = yield from self._job(ray, left, options, 1)
+                left = yield from self._job(ray, left, options, 1, store_url)
             if left:
                 yield [ImageResult(s.path, s.size, s.mtime_ns, failure=Failure(
                     s.path, "worker-died", "its Ray task failed (the actor died or the pipeline raised), "
@@ -130,7 +131,7 @@ class RayEngine:
         return start_local(self.workers)
 
     def _job(self, ray: Any, items: list[tuple[int, Source]], options: PipelineOptions,
-             batch_size: int) -> Iterator[list[ImageResult]]:
+             batch_size: int, store_url: str | None) -> Iterator[list[ImageResult]]:
         """One Ray Data job over ``items``; yields result batches and returns the items that got none."""
         by_index = dict(items)
         with warnings.catch_warnings():
@@ -139,7 +140,7 @@ class RayEngine:
             # defaults: restart and re-run forever), while a bounded re-run is what lets an image
             # that kills every actor be reported
             warnings.simplefilter("ignore", DeprecationWarning)
-            dataset = self._dataset(ray, items, options, batch_size)
+            dataset = self._dataset(ray, items, options, batch_size, store_url)
         restarted: set[int] = set()
         try:
             for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
@@ -156,14 +157,16 @@ class RayEngine:
             self.retries += len(restarted)
         return list(by_index.items())
 
-    def _dataset(self, ray: Any, items: list[tuple[int, Source]], options: PipelineOptions, batch_size: int) -> Any:
+    def _dataset(self, ray: Any, items: list[tuple[int, Source]], options: PipelineOptions, batch_size: int,
+                 store_url: str | None) -> Any:
         from ray.data import ActorPoolStrategy
 
         batches = -(-len(items) // batch_size)
         dataset = ray.data.from_items(  # one block per batch: each actor call is one batch
             [{"i": i, "path": s.path, "size": s.size, "mtime_ns": s.mtime_ns} for i, s in items],
             override_num_blocks=batches)
-        kwargs = {"fn_constructor_kwargs": {"options": options}, "batch_size": batch_size, "num_cpus": 1,
+        kwargs = {"fn_constructor_kwargs": {"options": options, "store_url": store_url}, "batch_size": batch_size,
+                  "num_cpus": 1,
                   "compute": ActorPoolStrategy(size=min(self.workers, batches)),
                   "runtime_env": {"env_vars": {"MIEN_THREADS": "1"}}}
         try:
@@ -182,17 +185,20 @@ class RayEngine:
 class _IndexActor:
     """One pipeline per actor, loaded once; ``__call__`` is one ``FacePipeline.process`` per batch."""
 
-    def __init__(self, options: PipelineOptions) -> None:
+    def __init__(self, options: PipelineOptions, store_url: str | None = None) -> None:
         import ray
 
+        from .local import known_content
+
         self.pipeline = FacePipeline(options).load()
+        self.known = known_content(store_url)
         self.pid = os.getpid()
         self.restarted = bool(ray.get_runtime_context().was_current_actor_reconstructed)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         sources = [Source(str(p), int(s), int(m)) for p, s, m in zip(batch["path"], batch["size"], batch["mtime_ns"],
                                                                       strict=True)]
-        results = self.pipeline.process(sources)
+        results = self.pipeline.process(sources, self.known)
         return {"i": [int(i) for i in batch["i"]], "result": [encode(r) for r in results],
                 "worker": [self.pid] * len(results), "restarted": [self.restarted] * len(results)}
 
@@ -225,7 +231,7 @@ def encode(result: ImageResult) -> str:
     f = result.failure
     return json.dumps({
         "path": result.path, "size": result.size, "mtime_ns": result.mtime_ns, "hash": result.hash,
-        "width": result.width, "height": result.height,
+        "width": result.width, "height": result.height, "known": result.known,
         "failure": None if f is None else [f.path, f.kind, f.message],
         "faces": [{
             "image": r.image, "index": r.index, "box": list(r.box), "landmarks": [list(p) for p in r.landmarks],
@@ -238,7 +244,8 @@ def encode(result: ImageResult) -> str:
 def decode(text: str) -> ImageResult:
     d = json.loads(text)
     return ImageResult(d["path"], d["size"], d["mtime_ns"], d["hash"], d["width"], d["height"],
-                       tuple(_face(r) for r in d["faces"]), None if d["failure"] is None else Failure(*d["failure"]))
+                       tuple(_face(r) for r in d["faces"]), None if d["failure"] is None else Failure(*d["failure"]),
+                       bool(d.get("known", False)))
 
 
 def _face(r: dict[str, Any]) -> FaceRecord:

@@ -95,6 +95,7 @@ class ImageResult:
     height: int = 0
     faces: tuple[FaceRecord, ...] = ()
     failure: Failure | None = None
+    known: bool = False  # the content was already indexed (under another path): not processed again
 
 
 @dataclass(frozen=True)

@@ -322,3 +322,16 @@ def test_bad_arguments_are_typed_errors(folder, tmp_path):
         open_collection("redis://x")
     with open_collection(f"sqlite://{tmp_path / 'empty'}") as store, pytest.raises(InputError, match="empty"):
         search_face(store, np.zeros(128, np.float32))
+
+
+def test_content_the_store_holds_is_hashed_but_not_run_through_the_models(folder):
+    from mien.collection.pipeline import FacePipeline
+    from mien.collection.sources import list_sources
+
+    source = list_sources(sorted(str(p) for p in folder["root"].glob("A/*.jpg"))[:1])
+    pipeline = FacePipeline()
+    seen = []
+    result = pipeline.process(source, known=lambda digest: seen.append(digest) or True)[0]
+    assert result.known and result.faces == () and result.failure is None
+    assert seen == [result.hash] and len(result.hash) == 64
+    assert pipeline._embedder is None and pipeline._detector is None  # no model was even loaded
