@@ -174,8 +174,8 @@ def cluster(ctx: click.Context, store: str | None, full: bool, sheets: str | Non
 
 def _print_people(found: list, faces: int) -> None:
     assigned = sum(len(p.faces) for p in found)
-    click.echo(f"{len(found)} people; {assigned} of {faces} faces assigned ({faces - assigned} left unassigned "
-               "by the quality gate or alone)")
+    click.echo(f"{len(found)} people; {assigned} of {faces} faces assigned ({faces - assigned} left out by the "
+               "quality gate: tiny, blurred, turned away or a weak detection)")
     for p in found[:50]:
         name = f" {p.name}" if p.name else ""
         sheet = f"  {p.sheet}" if p.sheet else ""

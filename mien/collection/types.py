@@ -172,7 +172,6 @@ class Edit:
     other: tuple[str, ...] = ()  # split: the faces the first set must stay apart from
     name: str | None = None
     at: float = 0.0
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "faces": list(self.faces), "other": list(self.other), "name": self.name, "at": self.at}

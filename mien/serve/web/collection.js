@@ -91,7 +91,7 @@ export function setupCollection(pickers, ui) {
     sheets.clear();
     $("collection-summary").textContent =
       `${info.images} photos, ${info.faces} faces, ${listing.people.length} people ` +
-      `(${listing.unassigned} faces unassigned: blurred, tiny, turned away or seen once).`;
+      `(${listing.unassigned} faces left out by the quality gate: blurred, tiny or turned away).`;
     const list = $("collection-people");
     list.replaceChildren();
     const shown = listing.people.slice(0, 24);
