@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from .pipeline import FacePipeline, PipelineOptions
 from .sources import Source
+from .store import known_content
 from .types import Failure, ImageResult
 
 _pipeline: FacePipeline | None = None
@@ -37,15 +38,6 @@ def _work(sources: Sequence[Source]) -> list[ImageResult]:
     assert _pipeline is not None, "worker used before its initializer ran"
     return _pipeline.process(sources, _known)
 
-
-def known_content(store_url: str | None) -> Callable[[str], bool] | None:
-    """A worker's own read-only view of the store: does it hold this content already?"""
-    if store_url is None:
-        return None
-    from .store import open_collection
-
-    store = open_collection(store_url)
-    return lambda digest: bool(store.known_hashes([digest]))
 
 
 class LocalEngine:

@@ -188,7 +188,7 @@ class _IndexActor:
     def __init__(self, options: PipelineOptions, store_url: str | None = None) -> None:
         import ray
 
-        from .local import known_content
+        from .store import known_content
 
         self.pipeline = FacePipeline(options).load()
         self.known = known_content(store_url)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import import_module
 from typing import Any, Self
 
@@ -134,6 +134,14 @@ def tenant_url(url: str | None, tenant: str) -> str:
     if "://" not in base:
         base = "sqlite://" + os.path.abspath(os.path.expanduser(base))
     return f"{base.rstrip('/')}/tenants/{tenant}" + (f"?{query}" if query else "")
+
+
+def known_content(url: str | None) -> Callable[[str], bool] | None:
+    """A worker's own view of the store at ``url``: does it hold this content (hash) already?"""
+    if url is None:
+        return None
+    store = open_collection(url)
+    return lambda digest: bool(store.known_hashes([digest]))
 
 
 def open_collection(url: str | os.PathLike | None = None, **options: Any) -> FaceStore:
