@@ -23,6 +23,7 @@ Guarantees each backend gives (``tests/contract/test_collection_stores.py`` runs
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from importlib import import_module
@@ -140,6 +141,11 @@ def known_content(url: str | None) -> Callable[[str], bool] | None:
     """A worker's own view of the store at ``url``: does it hold this content (hash) already?"""
     if url is None:
         return None
+    if url.startswith("sqlite://"):
+        from .sqlite_store import FILE
+
+        if not (Path(url[len("sqlite://"):].split("?", 1)[0]) / FILE).is_file():
+            return None  # a Ray actor on another machine: no such file there, and none to make
     store = open_collection(url)
     return lambda digest: bool(store.known_hashes([digest]))
 
