@@ -80,6 +80,28 @@ def index_run(paths: list[str], engine: str, workers: int, batch: int) -> dict:
             "steady_images_per_s": round(steady, 3), "cpu_s": round(used, 1), "retries": report.retries}
 
 
+def anchor_run(paths: list[str], packages: Path) -> dict | None:
+    """The anchor: what a face_recognition user writes to index a folder (face_locations with its
+    HOG default, then face_encodings; one process, dlib on one core), on the same images. It
+    records boxes and 128-D encodings only: no age, quality, hashing or store."""
+    if str(packages) not in sys.path and packages.is_dir():
+        sys.path.append(str(packages))
+    try:
+        import face_recognition
+    except ImportError:
+        print(f"face_recognition not found (pip install --no-deps -t {packages} face_recognition==1.3.0 "
+              "face-recognition-models==0.3.0 'setuptools<81'); its row is left out", file=sys.stderr)
+        return None
+    start, cpu0, faces = time.perf_counter(), cpu_seconds(), 0
+    for p in paths:
+        image = face_recognition.load_image_file(p)
+        faces += len(face_recognition.face_encodings(image, face_recognition.face_locations(image)))
+    seconds = time.perf_counter() - start
+    return {"engine": "face_recognition 1.3.0 (anchor)", "workers": 1, "images": len(paths), "faces": faces,
+            "failed": 0, "seconds": round(seconds, 2), "images_per_s": round(len(paths) / seconds, 3),
+            "first_batch_s": None, "steady_images_per_s": None, "cpu_s": round(cpu_seconds() - cpu0, 1), "retries": 0}
+
+
 def per_image_cost(paths: list[str], photos: int) -> dict:
     """CPU seconds per image on one warm pipeline (MIEN_THREADS=1), LFW and 12 MP, with decode alone."""
     import cv2
@@ -132,12 +154,17 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--cost-images", type=int, default=40, help="LFW images for the per-image CPU cost")
     ap.add_argument("--photos", type=int, default=6, help="12 MP photos for the per-image CPU cost")
+    ap.add_argument("--anchor-packages", type=Path, default=Path("/tmp/fr_pkgs"),
+                    help="where face_recognition was installed with --no-deps -t (it pins dlib)")
     args = ap.parse_args()
     os.environ["MIEN_THREADS"] = "1"  # this process's pipeline (the cost rows) runs as one worker does
 
     paths = lfw_images(args.n)
     runs = [index_run(paths, engine, workers, args.batch) for engine, workers in RUNS]
     by = {(r["engine"], r["workers"]): r for r in runs}
+    anchor = anchor_run(paths, args.anchor_packages)
+    if anchor is not None:
+        runs.append(anchor)
     local1, local2, ray2 = by["local", 1], by["local", 2], by["ray", 2]
     cost = per_image_cost(paths[:args.cost_images], args.photos)
     scaling = local1["seconds"] / local2["seconds"] / 2  # parallel efficiency of 2 workers on this machine
