@@ -335,3 +335,16 @@ def test_content_the_store_holds_is_hashed_but_not_run_through_the_models(folder
     assert result.known and result.faces == () and result.failure is None
     assert seen == [result.hash] and len(result.hash) == 64
     assert pipeline._embedder is None and pipeline._detector is None  # no model was even loaded
+
+
+def test_urls_are_read_through_fsspec_and_recognised_by_content_on_rerun(folder, tmp_path):
+    pytest.importorskip("fsspec")  # in the test extra; a user's install may lack it (then URLs fail, reported)
+    photos = sorted(folder["root"].glob("A/*.jpg"))[:3]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join([*(f"local://{p}" for p in photos), f"local://{tmp_path}/gone.jpg"]) + "\n")
+    store = f"sqlite://{tmp_path / 'faces'}"
+    first = index_collection(listing, store, workers=1)
+    assert (first.seen, first.indexed, first.duplicates) == (4, 3, 0)
+    assert [(Path(f.path).name, f.kind) for f in first.failures] == [("gone.jpg", "missing")]
+    again = index_collection(listing, store, workers=1)
+    assert (again.skipped, again.indexed, again.duplicates, again.faces) == (0, 3, 3, 0)  # no size/mtime: re-read, not re-run
