@@ -55,6 +55,7 @@ def _run(source: Any, store: FaceStore, engine_name: str, workers: int | None, o
     engine = _engine(engine_name, workers, ray_address)
     model = store.model or FacePipeline(options).model_id
     indexed = duplicates = faces = 0
+    second_used = False
     failures: list[Failure] = []
     if progress:
         progress(0, len(todo))
@@ -68,22 +69,24 @@ def _run(source: Any, store: FaceStore, engine_name: str, workers: int | None, o
                 else:
                     indexed += 1
                     duplicates += r.hash in known
+                    second_used = second_used or any(f.second is not None for f in r.faces)
             if progress:
                 progress(indexed + len(failures), len(todo))
     return IndexReport(str(source), store.url, engine.name, engine.workers, len(sources), len(sources) - len(todo),
                        indexed, duplicates, faces, tuple(sorted(failures, key=lambda f: f.path)), engine.retries,
-                       time.perf_counter() - start, model, _pipeline_models(options))
+                       time.perf_counter() - start, model, _pipeline_models(options, second_used))
 
 
-def _pipeline_models(options: PipelineOptions) -> dict[str, Any]:
-    """The models besides the embedder that indexing ran, named so licence notices find them."""
+def _pipeline_models(options: PipelineOptions, second_used: bool) -> dict[str, Any]:
+    """The models besides the embedder that indexing ran, named so licence notices find them
+    (the second model only when some face was read as young enough to need it)."""
     from ..attributes import DEFAULTS
     from ..detect import DEFAULT_DETECTOR
 
     out: dict[str, Any] = {"detector": options.detector or DEFAULT_DETECTOR}
     if options.age:
         out["age"] = {"model": DEFAULTS["age"]}
-        if options.second:
+        if options.second and second_used:
             out["second"] = {"model": options.second, "for": f"faces read at or under {options.young_age:g} years"}
     return out
 

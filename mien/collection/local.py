@@ -55,7 +55,8 @@ class LocalEngine:
         suspects: list[list[Source]] = []  # batches in flight when a worker died: re-run one at a time
         context = mp.get_context("spawn")
         while pending or suspects:
-            pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init, initargs=(options, store_url))
+            size = min(self.workers, len(pending) + len(suspects))  # no idle workers loading models for nothing
+            pool = ProcessPoolExecutor(size, mp_context=context, initializer=_init, initargs=(options, store_url))
             running: dict[Future, list[Source]] = {}
             broken = False
             try:
