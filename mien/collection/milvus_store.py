@@ -56,8 +56,8 @@ from ..errors import (
     InputError,
     ShapeError,
     StorageError,
-    StoreUnavailableError,
 )
+from .._milvus import call, ensure_collection, query_all
 from ..gallery.milvus import LEVELS, TEXT_MAX
 from .store import FaceStore
 from .types import Edit, FaceQuality, FaceRecord, Failure, ImageResult
@@ -67,7 +67,6 @@ PAGE = 4_000  # rows per query_iterator page (Milvus returns at most 16 384 per 
 IDS = 500  # keys per ``in [...]`` expression
 ROWS = 1_000  # rows per insert or upsert call
 TOPK_MAX = 16_384  # Milvus's largest search limit
-NLIST = 1_024
 DEFAULT_NPROBE = 64
 INDEXES = {"flat": "FLAT", "ivf_flat": "IVF_FLAT"}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -75,8 +74,6 @@ OPTIONS = ("db", "timeout", "index", "nprobe", "consistency")
 PENDING = "pending:"
 PENDING_HASHES = 800  # content hashes per pending key (65 bytes each in JSON: under TEXT_MAX)
 SCHEMA_VERSION = "1"
-DOWN = ("UNAVAILABLE", "Fail connecting", "failed to connect", "DEADLINE", "Connection refused", "timeout",
-        "Timeout", "not ready", "server unavailable")
 
 # kind -> {field: (type, max_length)}; every collection but ``faces`` gets a 2-D dummy vector (Milvus needs one).
 # Paths and people are keyed by a hash of the path or face id: pymilvus's query_iterator pages on the primary
@@ -164,58 +161,15 @@ class MilvusFaceStore(FaceStore):
         return f"mien_fs_{self.name}_{kind}"
 
     def _do(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:  # pymilvus raises MilvusException, grpc errors and plain ones on connection loss
-            if isinstance(exc, (StorageError, InputError)):
-                raise
-            text = str(exc)
-            if any(s in text for s in DOWN):
-                raise StoreUnavailableError(f"the Milvus collection store {self.url} does not answer ({what}): "
-                                            f"{text[:200]}; is the server running?") from exc
-            raise StorageError(f"the Milvus collection store {self.url}: {what} failed: {text[:300]}") from exc
+        return call(f"the Milvus collection store {self.url}", what, fn, *args, **kwargs)
 
     def _ensure(self, name: str, fields: Mapping[str, tuple], vector: str = "vec", dim: int = 2,
                 index: str = "FLAT") -> None:
-        """Create (if absent) and load a collection with ``fields`` and the float vector ``vector`` of ``dim``."""
-        client, types = self._client, self._types
-        if not self._do("list", client.has_collection, name):
-            schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-            for field, spec in fields.items():
-                if spec[0] == "pk":
-                    schema.add_field(field, types.VARCHAR, is_primary=True, max_length=spec[1])
-                elif spec[0] == "pkint":
-                    schema.add_field(field, types.INT64, is_primary=True)
-                elif spec[0] == "text":
-                    schema.add_field(field, types.VARCHAR, max_length=spec[1])
-                elif spec[0] == "int":
-                    schema.add_field(field, types.INT64)
-                else:
-                    schema.add_field(field, types.DOUBLE)
-            schema.add_field(vector, types.FLOAT_VECTOR, dim=dim)
-            params = client.prepare_index_params()
-            params.add_index(field_name=vector, index_type=index, metric_type="L2",
-                             params={"nlist": NLIST} if index == "IVF_FLAT" else {})
-            try:
-                client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
-            except self._error as exc:
-                if not self._do("list", client.has_collection, name):  # another process may have made it first
-                    self._do(f"create {name}", _reraise, exc)
-        self._do(f"load {name}", client.load_collection, name)
+        ensure_collection(self._do, self._client, self._types, name, fields, vector, dim, index)
 
     def _query(self, kind: str, expr: str, fields: list[str], level: str = "Strong") -> list[dict]:
         """Every row matching ``expr``, a page at a time (Milvus caps one query's rows)."""
-        rows: list[dict] = []
-        it = self._do(f"query {kind}", self._client.query_iterator, self._c(kind), batch_size=PAGE, filter=expr,
-                      output_fields=fields, consistency_level=level)
-        try:
-            while True:
-                page = self._do(f"query {kind}", it.next)
-                if not page:
-                    return rows
-                rows.extend(page)
-        finally:
-            it.close()
+        return query_all(self._do, self._client, self._c(kind), expr, fields, level, PAGE)
 
     def _by_keys(self, kind: str, key: str, values: Sequence[str], fields: list[str], extra: str = "") -> list[dict]:
         rows: list[dict] = []
@@ -483,9 +437,6 @@ class MilvusFaceStore(FaceStore):
         with self._lock, suppress(self._error):  # closing a dead connection: nothing left to release
             self._client.close()
 
-
-def _reraise(exc: BaseException) -> None:
-    raise exc
 
 
 def _chunks(items: list, size: int = IDS) -> Iterator[list]:

@@ -46,7 +46,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import InputError, NotFoundError, StorageError, StoreUnavailableError
+from .._milvus import call, ensure_collection, query_all
+from ..errors import InputError, NotFoundError, StorageError
 from .base import EnrolItem, GalleryStore, JournalLine, Removal
 from .index import DEFAULT_NPROBE
 from .journal import GENESIS, make_entry
@@ -56,7 +57,6 @@ GALLERIES, IDENTITIES, JOURNAL = "mien_galleries", "mien_identities", "mien_jour
 LEASE_S = 60.0  # a claim older than this, not renewed, belongs to a dead writer
 TEXT_MAX = 65_535  # Milvus's longest VARCHAR
 CROP_CHUNK = 48_000  # raw bytes of a crop per row (base64 fits TEXT_MAX)
-NLIST = 1024
 PAGE = 4_000
 LEVELS = {"strong": "Strong", "session": "Session", "bounded": "Bounded", "eventually": "Eventually"}
 
@@ -130,60 +130,14 @@ class MilvusStore(GalleryStore):
 
     # -- engine calls -------------------------------------------------------------------------------
     def _do(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:  # pymilvus raises MilvusException, grpc errors and plain ones on connection loss
-            if isinstance(exc, (StorageError, InputError)):
-                raise
-            text = str(exc)
-            down = any(s in text for s in ("UNAVAILABLE", "Fail connecting", "failed to connect", "DEADLINE",
-                                           "Connection refused", "timeout", "Timeout", "not ready"))
-            if down:
-                raise StoreUnavailableError(f"Milvus at {self.host}:{self.port} does not answer ({what}): {text[:200]}; "
-                                            "is the server running?") from exc
-            raise StorageError(f"Milvus {what} failed: {text[:300]}") from exc
+        return call(f"Milvus at {self.host}:{self.port}", what, fn, *args, **kwargs)
 
     def _ensure(self, name: str, fields: dict[str, tuple], dim: int = 2) -> None:
         """Create (and load) a collection with ``fields`` and a vector field ``vec`` of ``dim``."""
-        client, T = self._client, self._types
-        if not self._do("list", client.has_collection, name):
-            schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-            for field, spec in fields.items():
-                kind = spec[0]
-                if kind == "pk":
-                    schema.add_field(field, T.VARCHAR, is_primary=True, max_length=spec[1])
-                elif kind == "pkint":
-                    schema.add_field(field, T.INT64, is_primary=True)
-                elif kind == "text":
-                    schema.add_field(field, T.VARCHAR, max_length=spec[1])
-                elif kind == "int":
-                    schema.add_field(field, T.INT64)
-                else:
-                    schema.add_field(field, T.DOUBLE)
-            schema.add_field("vec", T.FLOAT_VECTOR, dim=dim)
-            index = client.prepare_index_params()
-            # IVF-Flat re-ranks nothing: it scores candidates on the stored vectors, so distances are exact
-            index.add_index(field_name="vec", index_type="IVF_FLAT" if dim > 2 else "FLAT", metric_type="L2",
-                            params={"nlist": NLIST} if dim > 2 else {})
-            try:
-                client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
-            except Exception:
-                if not self._do("list", client.has_collection, name):  # another process may have created it first
-                    raise
-        self._do(f"load {name}", client.load_collection, name)
+        ensure_collection(self._do, self._client, self._types, name, fields, "vec", dim, "IVF_FLAT" if dim > 2 else "FLAT")
 
     def _query(self, collection: str, expr: str, fields: list[str], level: str = "Strong") -> list[dict]:
-        rows: list[dict] = []
-        it = self._do(f"query {collection}", self._client.query_iterator, collection, batch_size=PAGE, filter=expr,
-                      output_fields=fields, consistency_level=level)
-        try:
-            while True:
-                page = self._do(f"query {collection}", it.next)
-                if not page:
-                    return rows
-                rows.extend(page)
-        finally:
-            it.close()
+        return query_all(self._do, self._client, collection, expr, fields, level, PAGE)
 
     def _insert(self, collection: str, rows: list[dict], claim: _Claim | None = None) -> None:
         for start in range(0, len(rows), 1_000):
