@@ -184,8 +184,16 @@ def _print_people(found: list, faces: int) -> None:
         click.echo(f"  ... and {len(found) - 50} more (--json lists them all)")
 
 
-def _edit_store(ctx: click.Context, store: str | None) -> str | None:
-    return store if store is not None else ctx.obj.get("store")
+def _edit(ctx: click.Context, store: str | None, as_json: bool, what: str, change) -> None:
+    """Apply one correction (``change(people)`` returns the person it made) to the store named here or on the group."""
+    from ..collection.people import People
+
+    with _open(store if store is not None else ctx.obj.get("store")) as faces_store:
+        person = change(People(faces_store))
+    if as_json:
+        echo_json([person.to_dict()])
+    else:
+        click.echo(f"{what} person {person.id}{' ' + person.name if person.name else ''}: {len(person.faces)} faces")
 
 
 @cluster.command("merge")
@@ -196,11 +204,7 @@ def _edit_store(ctx: click.Context, store: str | None) -> str | None:
 @click.pass_context
 def merge(ctx: click.Context, a: int, b: int, store: str | None, as_json: bool) -> None:
     """Merge person B into person A (kept when the collection is clustered again)."""
-    from ..collection.people import People
-
-    with _open(_edit_store(ctx, store)) as faces_store:
-        person = People(faces_store).merge(a, b)
-    _print_one(person, as_json, f"merged {b} into {a}")
+    _edit(ctx, store, as_json, f"merged {b} into {a}", lambda people: people.merge(a, b))
 
 
 @cluster.command("split")
@@ -211,11 +215,7 @@ def merge(ctx: click.Context, a: int, b: int, store: str | None, as_json: bool) 
 @click.pass_context
 def split(ctx: click.Context, person: int, faces: tuple[str, ...], store: str | None, as_json: bool) -> None:
     """Move FACES (face ids, from `mien search --person ID --json`) out of PERSON into a new person."""
-    from ..collection.people import People
-
-    with _open(_edit_store(ctx, store)) as faces_store:
-        new = People(faces_store).split(person, faces)
-    _print_one(new, as_json, f"split {len(faces)} faces out of {person} into")
+    _edit(ctx, store, as_json, f"split {len(faces)} faces out of {person} into", lambda people: people.split(person, faces))
 
 
 @cluster.command("name")
@@ -226,18 +226,7 @@ def split(ctx: click.Context, person: int, faces: tuple[str, ...], store: str | 
 @click.pass_context
 def name(ctx: click.Context, person: int, name: str, store: str | None, as_json: bool) -> None:
     """Name PERSON (the name follows their faces across reruns)."""
-    from ..collection.people import People
-
-    with _open(_edit_store(ctx, store)) as faces_store:
-        named = People(faces_store).name(person, name)
-    _print_one(named, as_json, "named")
-
-
-def _print_one(person, as_json: bool, what: str) -> None:
-    if as_json:
-        echo_json([person.to_dict()])
-    else:
-        click.echo(f"{what} person {person.id}{' ' + person.name if person.name else ''}: {len(person.faces)} faces")
+    _edit(ctx, store, as_json, "named", lambda people: people.name(person, name))
 
 
 COMMANDS = [index, search, cluster]

@@ -57,3 +57,9 @@ def test_group_name_and_search_the_library(web_page, web_server, library, artifa
     shot(page, artifacts, "collection")
     named = web_server.api("GET", "/v1/collection/people").json()["people"]
     assert named[0]["name"] == "Colin"
+    serena = next(p for p in named if p["size"] == 3)
+    first = page.locator("#collection-people > li").first
+    first.locator("select").select_option(str(serena["id"]))
+    first.locator("button", has_text="Merge into this person").click()
+    expect(page.locator("#collection-people > li").first.locator(".person-title")).to_contain_text(
+        "Colin: 7 faces", timeout=SLOW_MS)

@@ -5,6 +5,25 @@ import { api, request } from "./api.js";
 
 const sheets = new Map(); // person id -> blob: URL of its contact sheet, revoked on refresh
 
+// One correction on a person: a control, a submit button, the call, what to say, then a refresh.
+function editForm(control, buttonText, busyText, ui, refresh, call, said) {
+  const form = document.createElement("form");
+  form.className = "row";
+  const button = document.createElement("button");
+  button.type = "submit";
+  button.textContent = buttonText;
+  form.append(control, button);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const done = await ui.busy(busyText, button, call);
+    if (done) {
+      ui.say(said(done), "ok");
+      refresh(true);
+    }
+  });
+  return form;
+}
+
 function item(person, others, ui, refresh) {
   const li = document.createElement("li");
   li.dataset.person = String(person.id);
@@ -27,8 +46,6 @@ function item(person, others, ui, refresh) {
       img.alt = "Contact sheet unavailable";
     });
 
-  const nameForm = document.createElement("form");
-  nameForm.className = "row";
   const nameInput = document.createElement("input");
   nameInput.type = "text";
   nameInput.required = true;
@@ -36,25 +53,13 @@ function item(person, others, ui, refresh) {
   nameInput.placeholder = "Name";
   nameInput.setAttribute("aria-label", `Name for person ${person.id}`);
   nameInput.value = person.name || "";
-  const nameButton = document.createElement("button");
-  nameButton.type = "submit";
-  nameButton.textContent = "Name";
-  nameForm.append(nameInput, nameButton);
-  nameForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const done = await ui.busy("Naming", nameButton, () =>
-      api(`/v1/collection/people/${person.id}/name`, { json: { name: nameInput.value } }),
-    );
-    if (done) {
-      ui.say(`Named person ${done.id} ${done.name}.`, "ok");
-      refresh(true);
-    }
-  });
-  li.append(nameForm);
+  li.append(
+    editForm(nameInput, "Name", "Naming", ui, refresh,
+      () => api(`/v1/collection/people/${person.id}/name`, { json: { name: nameInput.value } }),
+      (done) => `Named person ${done.id} ${done.name}.`),
+  );
 
   if (others.length) {
-    const mergeForm = document.createElement("form");
-    mergeForm.className = "row";
     const select = document.createElement("select");
     select.setAttribute("aria-label", `Person to merge into person ${person.id}`);
     for (const other of others) {
@@ -63,21 +68,11 @@ function item(person, others, ui, refresh) {
       option.textContent = other.name || `Person ${other.id}`;
       select.append(option);
     }
-    const mergeButton = document.createElement("button");
-    mergeButton.type = "submit";
-    mergeButton.textContent = "Merge into this person";
-    mergeForm.append(select, mergeButton);
-    mergeForm.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const done = await ui.busy("Merging", mergeButton, () =>
-        api(`/v1/collection/people/${person.id}/merge`, { json: { other: Number(select.value) } }),
-      );
-      if (done) {
-        ui.say(`Merged: person ${done.id} now has ${done.size} faces.`, "ok");
-        refresh(true);
-      }
-    });
-    li.append(mergeForm);
+    li.append(
+      editForm(select, "Merge into this person", "Merging", ui, refresh,
+        () => api(`/v1/collection/people/${person.id}/merge`, { json: { other: Number(select.value) } }),
+        (done) => `Merged: person ${done.id} now has ${done.size} faces.`),
+    );
   }
   return li;
 }
